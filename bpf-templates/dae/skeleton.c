@@ -1,0 +1,243 @@
+/* The dae datapath skeleton: the tc programs shared by every generated
+ * program. One skeleton, specialised at compile time: the generated C
+ * configures it with macros (see dae/common.h) and supplies the router.
+ *
+ * A generated translation unit looks like this:
+ *
+ *     #define DAE_MAX_RULES 3
+ *     #define DAE_DOMAIN_WORDS 1
+ *     #include "dae/skeleton.c"
+ *
+ *     ... maps and helpers of the generated code ...
+ *
+ *     static __always_inline void dae_route(const struct dae_route_ctx *ctx,
+ *                                           struct dae_route_result *res) { ... }
+ *
+ * The skeleton comes first so that the generated code can use its types, maps
+ * and helpers; it only forward-declares dae_route(). Being static and
+ * always_inline, the definition that follows is still inlined into every
+ * program (inlining happens on the IR, after the whole file is parsed).
+ *
+ * Per packet:
+ *   1. the runtime's own packets (skb->mark == so_mark_from_dae) pass;
+ *   2. parse; anything but TCP/UDP over IPv4/IPv6 passes;
+ *   3. a known flow reuses its cached decision (dae/conntrack.h);
+ *   4. a new flow: build struct dae_route_ctx, call dae_route(), turn the
+ *      result into an action, cache it, count dae_rule_hits[rule_index];
+ *   5. act: pass (with skb->mark for a LAN direct(mark)), drop, or hand off to
+ *      the userspace engine (dae_handoff_proxy).
+ */
+#include "dae/common.h"
+#include "dae/maps.h"
+#include "dae/parse.h"
+#include "dae/conntrack.h"
+#if DAE_FEATURE_CGROUP
+#include "dae/cgroup.h"
+#endif
+
+/* Defined by the generated code, after this file. */
+static __always_inline void dae_route(const struct dae_route_ctx *ctx, struct dae_route_result *res);
+
+/* Builds the router's input for a new flow. *pid receives the owning process
+ * at WAN egress when known. */
+static __always_inline void dae_build_route_ctx(struct __sk_buff *skb, __u32 hook,
+                                                const struct dae_pkt *pkt,
+                                                struct dae_route_ctx *ctx, __u32 *pid) {
+  dae_memset(ctx, 0, sizeof(*ctx));
+  dae_memcpy(ctx->dip, pkt->tuple.dip, sizeof(ctx->dip));
+  dae_memcpy(ctx->sip, pkt->tuple.sip, sizeof(ctx->sip));
+  ctx->dport = bpf_ntohs(pkt->tuple.dport);
+  ctx->sport = bpf_ntohs(pkt->tuple.sport);
+  ctx->l4proto = pkt->tuple.l4proto;
+  ctx->ipversion = pkt->ipversion;
+  ctx->dscp = pkt->dscp;
+  dae_memcpy(ctx->mac, pkt->mac, sizeof(ctx->mac));
+  *pid = 0;
+
+  if (hook == DAE_HOOK_WAN_EGRESS) {
+    ctx->is_wan = 1;
+#if DAE_FEATURE_PNAME
+    /* Without a socket the cookie is 0, and so is the fallback key: both
+     * land on the entry tests use to inject a name (see abi.h). */
+    __u64 cookie = bpf_get_socket_cookie(skb);
+    const struct dae_sock_info *si = bpf_map_lookup_elem(&dae_sock_pname, &cookie);
+    if (!si && cookie != 0) {
+      cookie = 0;
+      si = bpf_map_lookup_elem(&dae_sock_pname, &cookie);
+    }
+    if (si) {
+      dae_memcpy(ctx->pname, si->pname, sizeof(ctx->pname));
+      *pid = si->pid;
+    }
+#endif
+  }
+
+#if DAE_FEATURE_DOMAIN
+  /* The key is the 16-byte dip, which ctx->dip already is. */
+  const struct dae_domain_bitmap *bm = bpf_map_lookup_elem(&dae_domain_map, ctx->dip);
+  if (bm) dae_memcpy(ctx->domain_bitmap, bm->words, sizeof(ctx->domain_bitmap));
+#endif
+}
+
+/* Turns the router's answer into what the skeleton does with the flow. */
+static __always_inline void dae_decide(__u32 hook, const struct dae_route_ctx *ctx,
+                                       struct dae_ct_entry *entry) {
+  const struct dae_route_result *res = &entry->res;
+  entry->flags = res->outbound >= DAE_OUTBOUND_FIRST_GROUP ? DAE_FLOW_F_PROXY : 0;
+#if DAE_FEATURE_DNS_HIJACK
+  /* DNS goes to the runtime's DNS module (which applies the dns section's
+   * own routing) unless the user pinned it with a `must` rule. This comes
+   * before block on purpose: the DNS module, not this rule, decides about
+   * queries. */
+  if (ctx->dport == 53 && !res->must) {
+    entry->flags |= DAE_FLOW_F_DNS;
+    entry->action = DAE_ACTION_HANDOFF;
+    return;
+  }
+#endif
+  if (res->outbound == DAE_OUTBOUND_BLOCK) {
+    entry->action = DAE_ACTION_DROP;
+  } else if (res->outbound == DAE_OUTBOUND_DIRECT) {
+    /* The host's own packets are already routed by the time tc egress sees
+     * them, so a mark set here could not change their route: the runtime
+     * re-dials such flows with SO_MARK instead. */
+    if (hook == DAE_HOOK_WAN_EGRESS && res->mark != 0) {
+      entry->flags |= DAE_FLOW_F_MARK_DIAL;
+      entry->action = DAE_ACTION_HANDOFF;
+    } else {
+      entry->action = DAE_ACTION_PASS;
+    }
+  } else {
+    entry->action = DAE_ACTION_HANDOFF;
+  }
+}
+
+static __always_inline void dae_count_rule_hit(__u16 rule_index) {
+  __u32 idx = rule_index;
+  __u64 *hits = bpf_map_lookup_elem(&dae_rule_hits, &idx);
+  /* Per-CPU slot: no other writer can race with this increment. An index past
+   * DAE_MAX_RULES (a compiler bug) is simply not counted. */
+  if (hits) *hits += 1;
+}
+
+/* THE HAND-OFF POINT. A flow whose action is DAE_ACTION_HANDOFF belongs to
+ * the userspace engine (a proxy group, the DNS module, or a marked direct
+ * dial at WAN egress).
+ *
+ * For a new flow (info != NULL) the decision is published in
+ * dae_routing_result under the tuple the engine's socket will see.
+ *
+ * Not done yet (the runtime issue completes it): steer the packet into the
+ * engine's transparent listener on dae_params.tproxy_port, i.e. look the
+ * listener up (bpf_skc_lookup_tcp / bpf_sk_lookup_udp on the local address
+ * and tproxy_port), bpf_sk_assign(skb, sk, 0) at LAN ingress, and at WAN
+ * egress redirect the host's own packet to ingress so it reaches the same
+ * listener (and steer the replies back). Until then the packet continues
+ * as if direct, so loading this program changes no traffic for proxied flows. */
+static __always_inline int dae_handoff_proxy(struct __sk_buff *skb, __u32 hook,
+                                             const struct dae_pkt *pkt,
+                                             const struct dae_ct_entry *entry,
+                                             const struct dae_flow_info *info) {
+  (void)skb;
+  (void)hook;
+  (void)entry;
+  if (info) bpf_map_update_elem(&dae_routing_result, &pkt->tuple, info, BPF_ANY);
+  return TC_ACT_OK;
+}
+
+static __always_inline int dae_apply(struct __sk_buff *skb, __u32 hook, const struct dae_pkt *pkt,
+                                     const struct dae_ct_entry *entry,
+                                     const struct dae_flow_info *info) {
+  switch (entry->action) {
+  case DAE_ACTION_DROP:
+    return TC_ACT_SHOT;
+  case DAE_ACTION_HANDOFF:
+    return dae_handoff_proxy(skb, hook, pkt, entry, info);
+  default:
+    /* direct(mark: N) at LAN ingress: the mark steers policy routing on the
+     * way out. Set on every packet: the mark lives in the skb, not the flow. */
+    if (entry->res.mark != 0) skb->mark = entry->res.mark;
+    return TC_ACT_OK;
+  }
+}
+
+static __always_inline int dae_process(struct __sk_buff *skb, __u32 hook, int has_l2) {
+  const struct dae_params *params = dae_get_params();
+  if (!params) return TC_ACT_OK; /* cannot happen for an ARRAY; the verifier wants it */
+  if (params->so_mark_from_dae != 0 && skb->mark == params->so_mark_from_dae) return TC_ACT_OK;
+
+  struct dae_pkt pkt;
+  if (dae_parse(skb, has_l2, &pkt) != DAE_PARSE_OK) return TC_ACT_OK;
+
+  struct dae_ct_key key;
+  dae_ct_make_key(&key, &pkt, hook);
+  struct dae_ct_entry entry;
+  switch (dae_ct_lookup(&key, &pkt, &entry)) {
+  case DAE_CT_KNOWN:
+    return dae_apply(skb, hook, &pkt, &entry, NULL);
+  case DAE_CT_UNTRACKED:
+    return TC_ACT_OK;
+  default:
+    break;
+  }
+
+  /* A new flow. */
+  struct dae_route_ctx ctx;
+  __u32 pid;
+  dae_build_route_ctx(skb, hook, &pkt, &ctx, &pid);
+  dae_memset(&entry, 0, sizeof(entry));
+  dae_route(&ctx, &entry.res);
+  dae_decide(hook, &ctx, &entry);
+  entry.created_ns = bpf_ktime_get_ns();
+  dae_ct_store(&key, &entry);
+  dae_count_rule_hit(entry.res.rule_index);
+
+  if (entry.action != DAE_ACTION_HANDOFF) return dae_apply(skb, hook, &pkt, &entry, NULL);
+  struct dae_flow_info info;
+  dae_memset(&info, 0, sizeof(info));
+  info.res = entry.res;
+  info.flags = entry.flags;
+  info.pid = pid;
+  dae_memcpy(info.pname, ctx.pname, sizeof(info.pname));
+  dae_memcpy(info.mac, ctx.mac, sizeof(info.mac));
+  info.dscp = ctx.dscp;
+  info.hook = (__u8)hook;
+  return dae_apply(skb, hook, &pkt, &entry, &info);
+}
+
+/* LAN: traffic of the clients behind a lan_interface, at tc ingress. */
+SEC("tc")
+int dae_lan_ingress(struct __sk_buff *skb) {
+  return dae_process(skb, DAE_HOOK_LAN_INGRESS, 1);
+}
+
+/* WAN: the host's own traffic, at tc egress of a wan_interface. Forwarded
+ * packets (from the LAN) carry the index of the interface they came in on and
+ * were already decided at LAN ingress, so they are skipped. */
+static __always_inline int dae_wan_process(struct __sk_buff *skb, int has_l2) {
+  if (skb->ingress_ifindex != 0) return TC_ACT_OK;
+  return dae_process(skb, DAE_HOOK_WAN_EGRESS, has_l2);
+}
+
+SEC("tc")
+int dae_wan_egress(struct __sk_buff *skb) {
+  return dae_wan_process(skb, 1);
+}
+
+#if DAE_FEATURE_L3_PROGRAMS
+/* The same for interfaces without an Ethernet header (tun, wireguard, ppp):
+ * the packet starts with the IP header and skb->protocol names it. The
+ * runtime attaches these to such interfaces and disables their autoload
+ * otherwise, so that the verifier does not pay for unused variants. */
+SEC("tc")
+int dae_lan_ingress_l3(struct __sk_buff *skb) {
+  return dae_process(skb, DAE_HOOK_LAN_INGRESS, 0);
+}
+
+SEC("tc")
+int dae_wan_egress_l3(struct __sk_buff *skb) {
+  return dae_wan_process(skb, 0);
+}
+#endif
+
+char _license[] SEC("license") = DAE_LICENSE;
