@@ -12,6 +12,6 @@ function(dae_embed_files target name base_dir)
     COMMAND ${CMAKE_COMMAND} -DOUT=${out} -DNAME=${name} -DBASE=${base_dir}
             "-DFILES=${ARGN}" -P ${PROJECT_SOURCE_DIR}/cmake/EmbedScript.cmake
     DEPENDS ${abs_files} ${PROJECT_SOURCE_DIR}/cmake/EmbedScript.cmake
-    COMMENT "Embedding ${name}")
+    COMMENT "Embedding ${name}" VERBATIM)
   target_sources(${target} PRIVATE ${out})
 endfunction()

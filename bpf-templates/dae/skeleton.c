@@ -57,8 +57,10 @@ static __always_inline void dae_build_route_ctx(struct __sk_buff *skb, __u32 hoo
   if (hook == DAE_HOOK_WAN_EGRESS) {
     ctx->is_wan = 1;
 #if DAE_FEATURE_PNAME
-    /* Without a socket the cookie is 0, and so is the fallback key: both
-     * land on the entry tests use to inject a name (see abi.h). */
+    /* A socket the hooks have not seen (created before they were attached,
+     * or outside the cgroup) falls back to key 0, which the runtime never
+     * writes. BPF_PROG_TEST_RUN gives the skb a dummy socket with a fresh
+     * cookie, so the fallback is also how tests inject a name (abi.h). */
     __u64 cookie = bpf_get_socket_cookie(skb);
     const struct dae_sock_info *si = bpf_map_lookup_elem(&dae_sock_pname, &cookie);
     if (!si && cookie != 0) {

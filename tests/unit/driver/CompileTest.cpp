@@ -1,0 +1,168 @@
+// dae_driver: in-process compilation of generated BPF C.
+#include <elf.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <future>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "TestRules.h"
+#include "common/embedded.h"
+#include "driver/BpfCompiler.h"
+
+namespace {
+
+using dae::driver::compileBpf;
+using dae::driver::CompileOptions;
+using dae::driver::CompileResult;
+
+#ifndef EM_BPF
+#define EM_BPF 247
+#endif
+
+// Section names of an ELF64 little-endian object, after checking its header.
+std::set<std::string> elfSections(const std::vector<char>& obj, uint16_t* machine) {
+  std::set<std::string> names;
+  if (obj.size() < sizeof(Elf64_Ehdr)) return names;
+  Elf64_Ehdr eh;
+  std::memcpy(&eh, obj.data(), sizeof(eh));
+  if (std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+      eh.e_ident[EI_DATA] != ELFDATA2LSB)
+    return names;
+  *machine = eh.e_machine;
+  auto section = [&](size_t i) {
+    Elf64_Shdr sh;
+    std::memcpy(&sh, obj.data() + eh.e_shoff + i * sizeof(Elf64_Shdr), sizeof(sh));
+    return sh;
+  };
+  if (eh.e_shoff + size_t{eh.e_shnum} * sizeof(Elf64_Shdr) > obj.size()) return names;
+  Elf64_Shdr strtab = section(eh.e_shstrndx);
+  for (size_t i = 0; i < eh.e_shnum; i++) {
+    size_t off = strtab.sh_offset + section(i).sh_name;
+    if (off < obj.size()) names.insert(std::string(obj.data() + off));
+  }
+  return names;
+}
+
+class CompileTest : public ::testing::Test {
+ protected:
+  // One compile shared by the tests that only inspect it.
+  static const CompileResult& rules() {
+    static const CompileResult r = compileBpf(dae::test::kTestRules);
+    return r;
+  }
+};
+
+TEST_F(CompileTest, TemplatesAreEmbedded) {
+  auto t = dae::embedded::bpf_templates();
+  for (const char* f : {"dae/abi.h", "dae/parse.h", "dae/conntrack.h", "dae/skeleton.c"}) {
+    auto c = dae::embedded::find(t, f);
+    ASSERT_TRUE(c.has_value()) << f;
+    EXPECT_FALSE(c->empty()) << f;
+  }
+}
+
+TEST_F(CompileTest, CompilesRulesWithSkeletonCleanly) {
+  const CompileResult& r = rules();
+  ASSERT_TRUE(r.ok) << r.diagnostics;
+  // -Wall is on: the skeleton must not make generated code noisy.
+  EXPECT_EQ(r.diagnostics, "");
+  EXPECT_FALSE(r.object.empty());
+}
+
+TEST_F(CompileTest, ObjectIsBpfElfWithBtf) {
+  const CompileResult& r = rules();
+  ASSERT_TRUE(r.ok) << r.diagnostics;
+  uint16_t machine = 0;
+  auto sections = elfSections(r.object, &machine);
+  ASSERT_FALSE(sections.empty()) << "not an ELF64 little-endian object";
+  EXPECT_EQ(machine, EM_BPF);
+  for (const char* s : {".BTF", ".BTF.ext", ".maps", "tc", "license", "cgroup/sock_create"})
+    EXPECT_TRUE(sections.count(s)) << "missing section " << s;
+}
+
+TEST_F(CompileTest, OutputIsDeterministic) {
+  CompileResult a = compileBpf(dae::test::kTestRules);
+  CompileResult b = compileBpf(dae::test::kTestRules);
+  ASSERT_TRUE(a.ok && b.ok) << a.diagnostics << b.diagnostics;
+  EXPECT_TRUE(a.object == b.object) << "two compiles of the same input differ";
+  EXPECT_TRUE(a.object == rules().object);
+}
+
+TEST_F(CompileTest, ConcurrentCompilesAgree) {
+  auto f1 = std::async(std::launch::async, [] { return compileBpf(dae::test::kTestRules); });
+  auto f2 = std::async(std::launch::async, [] { return compileBpf(dae::test::kTestRules); });
+  CompileResult a = f1.get(), b = f2.get();
+  ASSERT_TRUE(a.ok && b.ok) << a.diagnostics << b.diagnostics;
+  EXPECT_TRUE(a.object == b.object);
+}
+
+TEST_F(CompileTest, NoDebugInfoMeansNoBtf) {
+  CompileOptions o;
+  o.debugInfo = false;
+  CompileResult r = compileBpf(dae::test::kTestRules, o);
+  ASSERT_TRUE(r.ok) << r.diagnostics;
+  uint16_t machine = 0;
+  EXPECT_FALSE(elfSections(r.object, &machine).count(".BTF"));
+}
+
+TEST_F(CompileTest, SyntaxErrorIsReportedWithItsLine) {
+  // Captures fd 2 around the compile: diagnostics must go to the result only.
+  int saved = dup(2);
+  int pipefd[2];
+  ASSERT_EQ(pipe(pipefd), 0);
+  dup2(pipefd[1], 2);
+  close(pipefd[1]);
+  CompileResult r = compileBpf(
+      "#define DAE_MAX_RULES 1\n"
+      "#include \"dae/skeleton.c\"\n"
+      "static __always_inline void dae_route(const struct dae_route_ctx *ctx, struct dae_route_result *res) {\n"
+      "  res->outbound = 1 +;\n"
+      "}\n");
+  dup2(saved, 2);
+  close(saved);
+  char buf[256];
+  ssize_t n = read(pipefd[0], buf, sizeof(buf));  // the write end is closed: never blocks
+  close(pipefd[0]);
+
+  EXPECT_FALSE(r.ok);
+  EXPECT_TRUE(r.object.empty());
+  EXPECT_NE(r.diagnostics.find("/dae/rules.c:4:"), std::string::npos) << r.diagnostics;
+  EXPECT_NE(r.diagnostics.find("error:"), std::string::npos) << r.diagnostics;
+  EXPECT_NE(r.diagnostics.find("res->outbound = 1 +;"), std::string::npos)
+      << "the source line should be quoted: " << r.diagnostics;
+  EXPECT_LE(n, 0) << "compiler wrote to stderr: " << std::string(buf, n > 0 ? n : 0);
+}
+
+TEST_F(CompileTest, MissingMaxRulesIsDiagnosedByTheSkeleton) {
+  CompileResult r = compileBpf("#include \"dae/skeleton.c\"\n");
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.diagnostics.find("DAE_MAX_RULES"), std::string::npos) << r.diagnostics;
+}
+
+TEST_F(CompileTest, DefinesAndExtraFiles) {
+  CompileOptions o;
+  o.defines = {{"DAE_MAX_RULES", "6"}, {"DAE_TEST_FLAG", ""}};
+  o.extraFiles = {{"gen/route.h", std::string(dae::test::kTestRules.substr(
+                                      dae::test::kTestRules.find("#include")))}};
+  CompileResult r = compileBpf(
+      "#ifndef DAE_TEST_FLAG\n#error defines not applied\n#endif\n"
+      "#define DAE_DOMAIN_WORDS 1\n"
+      "#include \"gen/route.h\"\n",
+      o);
+  EXPECT_TRUE(r.ok) << r.diagnostics;
+}
+
+TEST_F(CompileTest, BadOptionsThrow) {
+  CompileOptions o;
+  o.optLevel = 7;
+  EXPECT_THROW(compileBpf("int x;", o), dae::driver::DriverError);
+  CompileOptions e;
+  e.extraFiles = {{"../escape.h", ""}};
+  EXPECT_THROW(compileBpf("int x;", e), dae::driver::DriverError);
+}
+
+}  // namespace
