@@ -25,7 +25,37 @@ std::string valueText(const OptionValue& v) {
       v);
 }
 
-std::string matcherText(const Matcher& m) {
+std::string paramText(const std::string& key, const std::string& value) {
+  return key.empty() ? value : key + ": " + value;
+}
+
+// A group filter as written: name(a, keyword: b) && !subtag(c) [add_latency: 10ms].
+std::string filterText(const GroupFilter& f) {
+  std::string out;
+  for (size_t i = 0; i < f.calls.size(); ++i) {
+    const FilterCall& call = f.calls[i];
+    out += std::string(i ? " && " : "") + (call.negated ? "!" : "") + call.function + "(";
+    for (size_t j = 0; j < call.args.size(); ++j) out += (j ? ", " : "") + paramText(call.args[j].key, call.args[j].value);
+    out += ")";
+  }
+  if (f.addLatency.ns) out += " [add_latency: " + formatDuration(f.addLatency) + "]";
+  return out;
+}
+
+std::string dnsRuleText(const DnsRule& r) {
+  std::string out;
+  for (size_t i = 0; i < r.conditions.size(); ++i) {
+    const DnsCall& call = r.conditions[i];
+    out += std::string(i ? " && " : "") + (call.negated ? "!" : "") + call.function + "(";
+    for (size_t j = 0; j < call.args.size(); ++j) out += (j ? ", " : "") + paramText(call.args[j].first, call.args[j].second);
+    out += ")";
+  }
+  return out + " -> " + r.outbound;
+}
+
+}  // namespace
+
+std::string formatMatcher(const Matcher& m) {
   using K = Matcher::Kind;
   switch (m.kind) {
     case K::Cidr: return formatCidr(m.cidr);
@@ -52,7 +82,7 @@ std::string matcherText(const Matcher& m) {
   return "?";
 }
 
-std::string outboundText(const OutboundRef& o) {
+std::string formatOutbound(const OutboundRef& o) {
   if (o.isMustRules) return "must_rules";
   std::string out = o.name;
   std::string params;
@@ -65,7 +95,16 @@ std::string outboundText(const OutboundRef& o) {
   return params.empty() ? out : out + "(" + params + ")";
 }
 
-}  // namespace
+std::string formatRule(const Rule& r) {
+  std::string out;
+  for (size_t i = 0; i < r.conditions.size(); ++i) {
+    const Condition& cond = r.conditions[i];
+    out += std::string(i ? " && " : "") + (cond.negated ? "!" : "") + fieldName(cond.field) + "(";
+    for (size_t j = 0; j < cond.args.size(); ++j) out += (j ? ", " : "") + formatMatcher(cond.args[j]);
+    out += ")";
+  }
+  return out + " -> " + formatOutbound(r.outbound);
+}
 
 void dumpModel(const Config& c, std::ostream& out) {
   out << "global:\n";
@@ -82,23 +121,30 @@ void dumpModel(const Config& c, std::ostream& out) {
     out << "  " << g.name << ": policy " << policyName(g.policy);
     if (g.policy == PolicyKind::Fixed) out << "(" << g.fixedIndex << ")";
     out << ", " << g.filters.size() << " filter(s)\n";
+    for (const auto& f : g.filters) out << "    filter: " << filterText(f) << '\n';
+    if (g.tcpCheckUrl) out << "    tcp_check_url = " << valueText(*g.tcpCheckUrl) << '\n';
+    if (g.tcpCheckHttpMethod) out << "    tcp_check_http_method = " << valueText(*g.tcpCheckHttpMethod) << '\n';
+    if (g.udpCheckDns) out << "    udp_check_dns = " << valueText(*g.udpCheckDns) << '\n';
+    if (g.checkInterval) out << "    check_interval = " << formatDuration(*g.checkInterval) << '\n';
+    if (g.checkTolerance) out << "    check_tolerance = " << formatDuration(*g.checkTolerance) << '\n';
   }
   out << "dns: " << c.dns.upstreams.size() << " upstream(s), " << c.dns.request.rules.size() << " request rule(s), "
       << c.dns.response.rules.size() << " response rule(s)\n";
   for (const auto& u : c.dns.upstreams)
     out << "  " << u.name << ": " << u.scheme << "://" << u.host << ":" << u.port << u.path << '\n';
-  out << "routing: " << c.routing.rules.size() << " rule(s)\n";
-  for (const auto& r : c.routing.rules) {
-    out << "  " << r.range.line << ": ";
-    for (size_t i = 0; i < r.conditions.size(); ++i) {
-      const Condition& cond = r.conditions[i];
-      out << (i ? " && " : "") << (cond.negated ? "!" : "") << fieldName(cond.field) << "(";
-      for (size_t j = 0; j < cond.args.size(); ++j) out << (j ? ", " : "") << matcherText(cond.args[j]);
-      out << ")";
-    }
-    out << " -> " << outboundText(r.outbound) << '\n';
+  out << "  ipversion_prefer = " << c.dns.ipversionPrefer << ", bind = '" << c.dns.bind
+      << "', optimistic_cache = " << (c.dns.optimisticCache ? "true" : "false")
+      << ", optimistic_cache_ttl = " << c.dns.optimisticCacheTtl << ", max_cache_size = " << c.dns.maxCacheSize << '\n';
+  for (const auto& [domain, ttl] : c.dns.fixedDomainTtl) out << "  fixed_domain_ttl " << domain << " = " << ttl << '\n';
+  for (const auto* routing : {&c.dns.request, &c.dns.response}) {
+    if (!routing->present) continue;
+    out << "  " << (routing == &c.dns.request ? "request" : "response") << ":\n";
+    for (const auto& r : routing->rules) out << "    " << r.range.line << ": " << dnsRuleText(r) << '\n';
+    out << "    fallback -> " << routing->fallback << '\n';
   }
-  out << "  fallback -> " << outboundText(c.routing.fallback) << (c.routing.fallbackExplicit ? "" : "  (default)") << '\n';
+  out << "routing: " << c.routing.rules.size() << " rule(s)\n";
+  for (const auto& r : c.routing.rules) out << "  " << r.range.line << ": " << formatRule(r) << '\n';
+  out << "  fallback -> " << formatOutbound(c.routing.fallback) << (c.routing.fallbackExplicit ? "" : "  (default)") << '\n';
 }
 
 }  // namespace dae::sema
