@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "driver/Pipeline.h"
 #include "frontend/AstDump.h"
-#include "frontend/Loader.h"
-#include "sema/Checker.h"
+#include "ir/IrDump.h"
 #include "sema/ModelDump.h"
 
 namespace {
@@ -30,7 +30,7 @@ void usage(std::ostream& out) {
          "options:\n"
          "  -o FILE             write the output to FILE (default: stdout for text stages)\n"
          "  --check             only diagnose the config\n"
-         "  --emit=STAGE        ast | model (default: obj)\n"
+         "  --emit=STAGE        ast | model | ir | c | obj (default: obj)\n"
          "  --fragment          check an included part on its own: global and routing are\n"
          "                      not required and unknown names are warnings\n"
          "  -L DIR              add a geodata directory\n"
@@ -50,11 +50,11 @@ struct Args {
   bool check = false;
   bool fragment = false;
   std::string color = "auto";
+  dae::driver::PipelineOptions pipeline;
 };
 
 int run(int argc, char** argv) {
   Args args;
-  std::vector<std::string> geodataDirs;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&](const char* flag) -> std::string {
@@ -78,11 +78,18 @@ int run(int argc, char** argv) {
     } else if (a.rfind("--color=", 0) == 0) {
       args.color = a.substr(8);
     } else if (a == "-L") {
-      geodataDirs.push_back(value("-L"));
+      args.pipeline.geodataDirs.push_back(value("-L"));
     } else if (a.rfind("-L", 0) == 0 && a.size() > 2) {
-      geodataDirs.push_back(a.substr(2));
-    } else if (a.rfind("--backend=", 0) == 0 || a == "-O0" || a == "-O1" || a == "-O2") {
-      // Consumed by the back end.
+      args.pipeline.geodataDirs.push_back(a.substr(2));
+    } else if (a == "--backend=specialized") {
+      args.pipeline.backend = dae::codegen::Backend::Specialized;
+    } else if (a == "--backend=table") {
+      args.pipeline.backend = dae::codegen::Backend::Table;
+    } else if (a.rfind("--backend=", 0) == 0) {
+      std::cerr << "daec: error: unknown back end '" << a.substr(10) << "' (specialized, table)\n";
+      return 2;
+    } else if (a == "-O0" || a == "-O1" || a == "-O2") {
+      args.pipeline.optLevel = a[2] - '0';
     } else if (a.size() > 1 && a[0] == '-' ) {
       std::cerr << "daec: error: unknown option '" << a << "' (see --help)\n";
       return 2;
@@ -106,50 +113,77 @@ int run(int argc, char** argv) {
     return 2;
   }
 
-  dae::frontend::SourceManager sources;
-  dae::frontend::DiagnosticEngine diags(sources);
-  dae::ast::Config ast;
-  if (args.input == "-") {
-    std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
-    ast = dae::frontend::loadConfigText("<stdin>", std::move(text), sources, diags, ".");
-  } else {
-    ast = dae::frontend::loadConfig(args.input, sources, diags);
-  }
+  args.pipeline.fragment = args.fragment;
+  dae::driver::Compilation c(args.pipeline);
   bool color = args.color == "always" || (args.color == "auto" && isatty(STDERR_FILENO));
   auto finish = [&](int code) {
-    diags.print(std::cerr, color);
-    if (diags.errorCount())
-      std::cerr << diags.errorCount() << (diags.errorCount() == 1 ? " error" : " errors") << " generated.\n";
+    c.diags.print(std::cerr, color);
+    if (c.diags.errorCount())
+      std::cerr << c.diags.errorCount() << (c.diags.errorCount() == 1 ? " error" : " errors") << " generated.\n";
     return code;
   };
-  if (diags.hasErrors()) return finish(1);
+  bool loaded;
+  if (args.input == "-") {
+    std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+    loaded = c.loadText("<stdin>", std::move(text), ".");
+  } else {
+    loaded = c.load(args.input);
+  }
+  if (!loaded) return finish(1);
 
+  // Text stages go to stdout unless -o says otherwise; the object needs a file.
+  std::string outPath = args.output;
+  if (outPath.empty() && args.emit == "obj" && !args.check) {
+    std::string base = args.input == "-" ? "rules" : args.input.substr(args.input.find_last_of('/') + 1);
+    outPath = base.substr(0, base.rfind('.')) + ".o";
+  }
   std::ofstream file;
   std::ostream* out = &std::cout;
-  if (!args.output.empty() && args.output != "-") {
-    file.open(args.output, std::ios::binary);
+  auto openOutput = [&]() -> bool {
+    if (outPath.empty() || outPath == "-") return true;
+    file.open(outPath, std::ios::binary | std::ios::trunc);
     if (!file) {
-      std::cerr << "daec: error: cannot write '" << args.output << "': " << std::strerror(errno) << '\n';
-      return 2;
+      std::cerr << "daec: error: cannot write '" << outPath << "': " << std::strerror(errno) << '\n';
+      return false;
     }
     out = &file;
-  }
+    return true;
+  };
+
   if (args.emit == "ast" && !args.check) {
-    dae::frontend::dumpAst(ast, sources, *out);
+    if (!openOutput()) return 2;
+    dae::frontend::dumpAst(c.ast, c.sources, *out);
     return finish(0);
   }
-  dae::sema::CheckOptions checkOptions;
-  checkOptions.fragment = args.fragment;
-  dae::sema::Config model = dae::sema::check(ast, diags, checkOptions);
-  if (diags.hasErrors()) return finish(1);
+  if (!c.check()) return finish(1);
+  if (args.emit == "model" && !args.check) {
+    if (!openOutput()) return 2;
+    dae::sema::dumpModel(c.model, *out);
+    return finish(0);
+  }
+  // --check also runs the analysis that finds rules that can never match.
+  if (!c.lower()) return finish(1);
   if (args.check) return finish(0);
-  if (args.emit == "model") {
-    dae::sema::dumpModel(model, *out);
+  if (args.emit == "ir") {
+    if (!openOutput()) return 2;
+    dae::ir::dumpIr(c.program, c.sources, *out);
     return finish(0);
   }
-  finish(0);
-  std::cerr << "daec: error: --emit=" << args.emit << " is not available in this build yet\n";
-  return 2;
+  if (!c.generate()) return finish(1);
+  if (args.emit == "c") {
+    if (!openOutput()) return 2;
+    *out << c.generated.source;
+    return finish(0);
+  }
+  if (!c.compile()) return finish(2);
+  if (!openOutput()) return 2;
+  out->write(c.object.data(), static_cast<std::streamsize>(c.object.size()));
+  out->flush();
+  if (!*out) {
+    std::cerr << "daec: error: writing '" << outPath << "' failed\n";
+    return 2;
+  }
+  return finish(0);
 }
 
 }  // namespace

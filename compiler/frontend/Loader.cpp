@@ -77,12 +77,25 @@ class Loader {
     glob_t g{};
     int rc = ::glob(full.c_str(), GLOB_ERR, nullptr, &g);
     std::vector<std::string> matches;
-    if (rc == 0)
-      for (size_t i = 0; i < g.gl_pathc; ++i) matches.emplace_back(g.gl_pathv[i]);
+    size_t skipped = 0;
+    if (rc == 0) {
+      for (size_t i = 0; i < g.gl_pathc; ++i) {
+        // As upstream: only regular files named *.dae are included; directories and
+        // other files a glob happens to match are skipped.
+        std::string m = g.gl_pathv[i];
+        std::error_code ec;
+        if (m.size() < 4 || m.compare(m.size() - 4, 4, ".dae") != 0 || fs::is_directory(m, ec)) {
+          ++skipped;
+          continue;
+        }
+        matches.push_back(std::move(m));
+      }
+    }
     globfree(&g);
     std::sort(matches.begin(), matches.end());
     if (matches.empty()) {
-      diags_.warning(pattern.range, "include pattern '" + pattern.text + "' matches no file");
+      diags_.warning(pattern.range, "include pattern '" + pattern.text + "' matches no " +
+                                        (skipped ? "file named *.dae" : "file"));
       return;
     }
     for (const auto& m : matches) {
@@ -98,9 +111,13 @@ class Loader {
         diags_.error(pattern.range, "included file '" + m + "' is outside the config directory '" + baseDir_ + "'");
         continue;
       }
-      if (std::find(stack_.begin(), stack_.end(), canonical) != stack_.end()) {
-        if (canonical != stack_.front())
-          diags_.error(pattern.range, "include cycle: '" + m + "' includes itself");
+      if (auto it = std::find(stack_.begin(), stack_.end(), canonical); it != stack_.end()) {
+        if (canonical != stack_.front()) {
+          // Name the whole cycle, relative to the config directory: a.dae -> b.dae -> a.dae.
+          std::string chain;
+          for (; it != stack_.end(); ++it) chain += relative(*it) + " -> ";
+          diags_.error(pattern.range, "include cycle: " + chain + relative(canonical));
+        }
         continue;  // a glob that matches the entry file itself is skipped
       }
       if (loaded_.count(canonical)) {
@@ -115,6 +132,10 @@ class Loader {
       uint32_t id = sources_.add(m, std::move(text));
       load(id, canonical, depth + 1);
     }
+  }
+
+  std::string relative(const std::string& canonical) const {
+    return canonical.rfind(baseDir_ + "/", 0) == 0 ? canonical.substr(baseDir_.size() + 1) : canonical;
   }
 
   SourceManager& sources_;

@@ -66,6 +66,9 @@ std::string describeToken(const antlr4::Token* t) {
 // characters, unterminated strings and unbalanced braces.
 struct TokenScan {
   bool tooDeep = false;
+  // Index of the token where an unterminated '/*' comment starts: the rest of the
+  // file is comment text, so syntax errors from there on are not reported.
+  size_t commentRunsToEof = static_cast<size_t>(-1);
   std::vector<std::pair<const antlr4::Token*, std::string>> unclosed;  // '{' token, section name
 };
 
@@ -80,6 +83,7 @@ class ErrorListener : public antlr4::BaseErrorListener {
     if (offending && (offending->getType() == DaeConfigLexer::BAD_CHAR ||
                       offending->getType() == DaeConfigLexer::UNTERMINATED))
       return;
+    if (offending && offending->getTokenIndex() >= scan_.commentRunsToEof) return;
     if (line == lastLine_ && col == lastCol_) return;  // one error per position
     lastLine_ = line;
     lastCol_ = col;
@@ -156,6 +160,19 @@ TokenScan scanTokens(uint32_t file, antlr4::CommonTokenStream& tokens, Diagnosti
       case DaeConfigLexer::UNTERMINATED:
         diags.error(tokenRange(file, t), "unterminated quoted string");
         break;
+      case DaeConfigLexer::NON_ID: {
+        // '/*' with no '*/' anywhere after it lexes as a bare value; say what it is.
+        if (scan.commentRunsToEof != static_cast<size_t>(-1) || t->getText().rfind("/*", 0) != 0) break;
+        antlr4::CharStream* in = t->getInputStream();
+        std::string rest = in->getText(antlr4::misc::Interval(t->getStartIndex() + 2, in->size()));
+        if (rest.find("*/") == std::string::npos) {
+          SourceRange at = tokenRange(file, t);
+          at.length = 2;
+          diags.error(at, "unterminated /* comment");
+          scan.commentRunsToEof = i;
+        }
+        break;
+      }
       case DaeConfigLexer::LBRACE: {
         std::string name;
         if (i > 0 && tokens.get(i - 1)->getType() == DaeConfigLexer::ID) name = tokens.get(i - 1)->getText();

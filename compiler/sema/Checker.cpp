@@ -382,9 +382,12 @@ void Checker::checkGroupBody(const ast::Section& s, Group& g) {
         FilterCall fc{call.name, call.negated, {}, call.range};
         for (const auto& p : call.params) {
           std::string key = p.key.value_or("");
-          if (key != "" && key != "keyword" && key != "regex") {
+          // Upstream matches name() by exact name, keyword: or regex:, and subtag() only by
+          // exact tag or regex:.
+          bool isName = call.name == "name";
+          if (key != "" && key != "regex" && !(isName && key == "keyword")) {
             error(p.keyRange, "unknown parameter '" + key + "' of " + call.name + "(); expected a plain " +
-                                  (call.name == "name" ? "name" : "tag") + ", keyword: or regex:");
+                                  (isName ? "name, keyword: or regex:" : "tag or regex:"));
             continue;
           }
           if (key == "regex") checkRegex(p.value.text, p.value.range);

@@ -1,5 +1,6 @@
 // Checks the dns section: upstreams, request and response routing, cache options.
 #include <algorithm>
+#include <map>
 
 #include "sema/CheckerImpl.h"
 #include "sema/Values.h"
@@ -223,7 +224,8 @@ void Checker::checkDnsRuleSection(const ast::Section& s, bool request, DnsRoutin
     rule.range = r->range;
     rule.outbound = r->outbound.name.text;
     if (r->outbound.hasParens) error(r->outbound.range, "DNS routing outbounds take no parameters");
-    bool internal = false, client = false, node = false, subnode = false;
+    bool internal = false, client = false;
+    std::string firstInternal, otherInternal;  // two different kinds of internal selector
     for (const auto& call : r->conditions) {
       if (std::find(functions.begin(), functions.end(), call.name) == functions.end()) {
         std::string guess = frontend::closestMatch(call.name, functions);
@@ -233,8 +235,12 @@ void Checker::checkDnsRuleSection(const ast::Section& s, bool request, DnsRoutin
       }
       if (call.params.empty()) error(call.range, "'" + call.name + "()' needs at least one argument");
       (isInternalSelector(call.name) ? internal : client) = true;
-      node |= call.name == "node";
-      subnode |= call.name == "subnode";
+      if (isInternalSelector(call.name)) {
+        if (firstInternal.empty())
+          firstInternal = call.name;
+        else if (call.name != firstInternal && otherInternal.empty())
+          otherInternal = call.name;
+      }
       DnsCall dc{call.name, call.negated, {}, call.range};
       for (const auto& p : call.params) {
         std::string key = p.key.value_or("");
@@ -253,12 +259,22 @@ void Checker::checkDnsRuleSection(const ast::Section& s, bool request, DnsRoutin
           checkTarget(p.value.text, p.value.range);
         } else if (call.name == "qtype") {
           if (!key.empty()) error(p.keyRange, "qtype() takes record types such as a, aaaa or 65");
-        } else if (call.name == "subnode") {
-          if (key != "" && key != "subtag" && key != "name_keyword" && key != "name_regex" && key != "name")
-            error(p.keyRange, "unknown parameter '" + key + "' of subnode(); expected subtag:, name: or name_keyword:");
-        } else if (call.name == "node") {
-          if (key != "" && key != "name_keyword" && key != "name_regex")
-            error(p.keyRange, "unknown parameter '" + key + "' of node(); expected a node name or name_keyword:");
+        } else if (isInternalSelector(call.name)) {
+          // The keys upstream's internal DNS router understands for each selector.
+          static const std::map<std::string, std::vector<std::string>> internalKeys = {
+              {"sub", {"", "tag", "tag_regex", "regex", "link_keyword", "link_regex"}},
+              {"node", {"", "name", "name_keyword", "name_regex", "link_keyword", "link_regex"}},
+              {"subnode",
+               {"", "subtag", "subtag_regex", "regex", "name", "name_keyword", "name_regex", "link_keyword", "link_regex"}},
+          };
+          const auto& allowed = internalKeys.at(call.name);
+          if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+            std::string list;
+            for (size_t i = 1; i < allowed.size(); ++i) list += (i > 1 ? ", " : "") + allowed[i] + ":";
+            error(p.keyRange, "unknown parameter '" + key + "' of " + call.name + "(); expected a plain value or one of " + list);
+          } else if (key.size() >= 5 && key.compare(key.size() - 5, 5, "regex") == 0) {
+            checkRegex(p.value.text, p.value.range);
+          }
         }
         dc.args.emplace_back(key, p.value.text);
       }
@@ -266,9 +282,17 @@ void Checker::checkDnsRuleSection(const ast::Section& s, bool request, DnsRoutin
     }
     if (internal && client)
       error(r->range, "a DNS rule cannot mix selectors of client queries (qname, qtype) with sub(), node() or subnode()");
-    else if (node && subnode)
-      error(r->range, "a DNS rule cannot mix node() and subnode(); write two rules");
-    checkTarget(rule.outbound, r->outbound.range);
+    else if (!otherInternal.empty())
+      error(r->range, "a DNS rule cannot mix " + firstInternal + "() and " + otherInternal + "(); write two rules");
+    if (internal && !client &&
+        std::find(builtins.begin(), builtins.end(), rule.outbound) != builtins.end()) {
+      // sub(), node() and subnode() pick the upstream for dae's own lookups; upstream
+      // dae accepts only names declared in dns.upstream there.
+      error(r->outbound.range, "'" + rule.outbound + "' cannot answer dae's own lookups; a " + firstInternal +
+                                   "() rule must name an upstream declared in 'dns { upstream { ... } }'");
+    } else {
+      checkTarget(rule.outbound, r->outbound.range);
+    }
     out.rules.push_back(std::move(rule));
   }
   if (!hasFallback) error(s.nameRange, "dns " + s.name + " routing needs a fallback, e.g. 'fallback: " +

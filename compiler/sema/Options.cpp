@@ -19,7 +19,7 @@ const std::vector<OptionSpec>& globalOptionSpecs() {
       {"allow_insecure", T::Bool, "false", {}, "accept invalid TLS certificates of nodes"},
       {"dial_mode", T::Enum, "domain", {"ip", "domain", "domain+", "domain++"}, "what the proxy dials: the IP or the sniffed domain"},
       {"disable_waiting_network", T::Bool, "false", {}, "do not wait for the network before pulling subscriptions"},
-      {"disable_thp", T::Bool, "false", {}, "disable transparent huge pages for the runtime"},
+      {"disable_thp", T::Bool, "true", {}, "disable transparent huge pages for the runtime (upstream default: on)"},
       {"enable_local_tcp_fast_redirect", T::Bool, "false", {}, "deprecated upstream; no effect", true},
       {"auto_config_kernel_parameter", T::Bool, "false", {}, "set ip_forward, send_redirects and other sysctls"},
       {"auto_config_firewall_rule", T::Bool, "false", {}, "deprecated upstream; no effect", true},

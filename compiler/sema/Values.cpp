@@ -89,19 +89,23 @@ Parsed<uint64_t> parseBandwidth(std::string_view s) {
   std::string orig(s);
   size_t i = 0;
   while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
-  if (i == 0) return "invalid bandwidth '" + orig + "'; expected e.g. '200 mbps', '1 gbps' or a number of bytes/s";
-  long double n = std::strtold(std::string(s.substr(0, i)).c_str(), nullptr);
+  std::string num(s.substr(0, i));
+  if (i == 0 || num == "." || std::count(num.begin(), num.end(), '.') > 1)
+    return "invalid bandwidth '" + orig + "'; expected e.g. '200 mbps', '1 gbps' or a number of bytes/s";
+  long double n = std::strtold(num.c_str(), nullptr);
   std::string unit;
   for (char c : s.substr(i))
     if (c != ' ') unit += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   long double bitsPerSecond;
-  if (unit.empty()) return static_cast<uint64_t>(n);  // bytes per second
-  if (unit == "b" || unit == "bps") bitsPerSecond = n;
+  if (unit.empty()) bitsPerSecond = n * 8;  // a plain number is bytes per second
+  else if (unit == "b" || unit == "bps") bitsPerSecond = n;
   else if (unit == "k" || unit == "kb" || unit == "kbps") bitsPerSecond = n * 1e3;
   else if (unit == "m" || unit == "mb" || unit == "mbps") bitsPerSecond = n * 1e6;
   else if (unit == "g" || unit == "gb" || unit == "gbps") bitsPerSecond = n * 1e9;
   else if (unit == "t" || unit == "tb" || unit == "tbps") bitsPerSecond = n * 1e12;
   else return "invalid bandwidth unit in '" + orig + "'; use b, kb, mb, gb or tb (per second)";
+  // Converting a floating value past uint64's range is undefined behaviour.
+  if (!(bitsPerSecond / 8 < 18446744073709551616.0L)) return "bandwidth '" + orig + "' is too large";
   return static_cast<uint64_t>(bitsPerSecond / 8);
 }
 
