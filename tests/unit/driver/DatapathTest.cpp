@@ -9,13 +9,14 @@
 #include <optional>
 
 #include "BpfObject.h"
-#include "Packets.h"
+#include "datapath/Packet.h"
 #include "TestRules.h"
 #include "driver/BpfCompiler.h"
 
 namespace {
 
 using namespace dae::test;
+using namespace dae::datapath;
 
 const std::vector<char>& testObject() {
   static const std::vector<char> obj = [] {

@@ -1,4 +1,4 @@
-// Hand-built test packets: Ethernet (+ VLAN tags) + IPv4/IPv6 (+ extension
+// Hand-built packets (for BPF_PROG_TEST_RUN: `--route` and tests): Ethernet (+ VLAN tags) + IPv4/IPv6 (+ extension
 // headers) + TCP/UDP. Checksums are left zero: the datapath never checks them
 // and BPF_PROG_TEST_RUN does not either.
 #pragma once
@@ -14,7 +14,7 @@
 
 #include "dae/abi.h"
 
-namespace dae::test {
+namespace dae::datapath {
 
 inline constexpr uint8_t kTcp = 6;
 inline constexpr uint8_t kUdp = 17;
@@ -162,4 +162,4 @@ inline std::vector<uint8_t> build(const Packet& p) {
   return b;
 }
 
-}  // namespace dae::test
+}  // namespace dae::datapath

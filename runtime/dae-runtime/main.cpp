@@ -1,0 +1,142 @@
+// dae-runtime: loads a compiled rules.o (or compiles a config in-process) and runs
+// it. A thin command line over the runtime libraries.
+//   dae-runtime --program rules.o --route 'SPEC' [--route ...] [--verbose] [--hits]
+//   dae-runtime --program rules.o --route -        (SPECs from stdin, one per line)
+//   dae-runtime --program rules.o --check          (load into the verifier and exit)
+//   dae-runtime -c CONFIG.dae ...                  (compile in-process first)
+// Exit status: 0 ok, 1 a bad SPEC or a refused program, 2 usage or internal error.
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "datapath/RouteTester.h"
+#include "driver/Pipeline.h"
+#include "loader/Loader.h"
+
+namespace {
+
+void usage(std::ostream& out) {
+  out << "usage: dae-runtime (--program rules.o | -c CONFIG.dae) [options]\n"
+         "\n"
+         "  --program FILE   a rules.o compiled by daec\n"
+         "  -c FILE          compile FILE in-process (same compiler as daec)\n"
+         "  -L DIR           geodata directory (with -c)\n"
+         "  --check          load the program into the kernel verifier and exit\n"
+         "  --route SPEC     decide SPEC with the real kernel program and print\n"
+         "                   'outbound=NAME mark=0xHEX must=0|1'; '-' reads SPECs from stdin\n"
+         "                   SPEC: tcp|udp SRCIP:SPORT -> DSTIP:DPORT [mac=..] [dscp=N]\n"
+         "                         [pname=NAME] [domain=NAME] [hook=lan|wan]\n"
+         "  --verbose        with --route: also print rule=FILE:LINE\n"
+         "  --hits           with --route: print per-rule hit counters at the end\n";
+}
+
+int run(int argc, char** argv) {
+  std::string program, config;
+  std::vector<std::string> routes;
+  std::vector<std::string> geodataDirs;
+  bool check = false, verbose = false, hits = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--help" || a == "-h") {
+      usage(std::cout);
+      return 0;
+    } else if (a == "--program") program = value();
+    else if (a == "-c") config = value();
+    else if (a == "-L") geodataDirs.push_back(value());
+    else if (a == "--route") routes.push_back(value());
+    else if (a == "--check") check = true;
+    else if (a == "--verbose" || a == "-v") verbose = true;
+    else if (a == "--hits") hits = true;
+    else {
+      std::cerr << "dae-runtime: error: unknown argument '" << a << "' (see --help)\n";
+      return 2;
+    }
+  }
+  if (program.empty() == config.empty()) {
+    std::cerr << "dae-runtime: error: give exactly one of --program FILE or -c CONFIG\n";
+    return 2;
+  }
+
+  std::optional<dae::loader::Artifact> artifact;
+  if (!config.empty()) {
+    dae::driver::PipelineOptions opts;
+    opts.geodataDirs = geodataDirs;
+    dae::driver::Compilation c(opts);
+    bool ok = c.run(config);
+    c.diags.print(std::cerr);
+    if (!ok) return 1;
+    artifact = dae::loader::Artifact::fromBytes(c.object);
+  } else {
+    artifact = dae::loader::Artifact::fromFile(program);
+  }
+
+  if (check) {
+    dae::loader::BpfObject obj(*artifact);
+    uint64_t total = 0;
+    for (const auto& p : obj.programs()) total += p.verifiedInsns;
+    std::cout << "ok: " << artifact->meta.rule_count() << " rules (" << artifact->meta.backend()
+              << "), verifier processed " << total << " instructions\n";
+    return 0;
+  }
+  if (routes.empty()) {
+    std::cerr << "dae-runtime: error: running the proxy (attaching to interfaces) is not implemented yet; "
+                 "use --route or --check\n";
+    return 2;
+  }
+
+  dae::datapath::RouteTester tester(*artifact);
+  int status = 0;
+  auto answer = [&](const std::string& line) {
+    try {
+      auto spec = dae::datapath::parseRouteSpec(line);
+      auto a = tester.route(spec);
+      char mark[16];
+      std::snprintf(mark, sizeof mark, "0x%x", a.mark);
+      std::cout << "outbound=" << a.outbound << " mark=" << mark << " must=" << (a.must ? 1 : 0);
+      if (verbose) std::cout << " rule=" << a.rule;
+      std::cout << '\n';
+    } catch (const std::invalid_argument& e) {
+      std::cout << "error: " << e.what() << '\n';
+      std::cerr << "dae-runtime: bad route spec '" << line << "': " << e.what() << '\n';
+      status = 1;
+    }
+  };
+  for (const auto& r : routes) {
+    if (r != "-") {
+      answer(r);
+      continue;
+    }
+    for (std::string line; std::getline(std::cin, line);) {
+      auto first = line.find_first_not_of(" \t");
+      if (first == std::string::npos || line[first] == '#') continue;
+      answer(line);
+    }
+  }
+  if (hits) {
+    auto counts = tester.ruleHits();
+    for (size_t i = 0; i < counts.size(); ++i)
+      std::cout << "hits " << (i + 1 == counts.size() ? std::string("fallback") : "r" + std::to_string(i)) << " = "
+                << counts[i] << '\n';
+  }
+  return status;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const dae::loader::LoadError& e) {
+    std::cerr << "dae-runtime: error: " << e.what() << '\n';
+    if (!e.log().empty()) std::cerr << e.log() << '\n';
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "dae-runtime: error: " << e.what() << '\n';
+    return 2;
+  }
+}
