@@ -73,6 +73,22 @@ tail -n 2 "$logdir/corpus.log"
 read -r p f < <(plain_counts "$logdir/corpus.log")
 record "upstream corpus" "$p" "$f"
 
+step "differential (kernel program vs reference evaluator, both back ends)"
+build/bin/dae-difftest --seed 1 --seed 2 --fresh >"$logdir/difftest.log" 2>&1
+grep -E "^(FAIL|  DISAGREE)|fresh seed" "$logdir/difftest.log" | head -n 20
+tail -n 2 "$logdir/difftest.log"
+read -r p f < <(plain_counts "$logdir/difftest.log")
+record "differential" "$p" "$f"
+
+if [ -f tests/verifier/run.sh ]; then
+  step "kernel verifier (every object of the lit corpus, both back ends)"
+  bash tests/verifier/run.sh build >"$logdir/verifier.log" 2>&1
+  grep -E "REFUSED|FAIL" "$logdir/verifier.log" | head -n 20
+  tail -n 2 "$logdir/verifier.log"
+  read -r p f < <(plain_counts "$logdir/verifier.log")
+  record "verifier" "$p" "$f"
+fi
+
 for script in tests/e2e/run.sh; do
   [ -f "$script" ] || continue
   step "end-to-end ($script)"
