@@ -27,7 +27,7 @@
 #endif
 
 /* Bumped on any incompatible change of a struct or map below. */
-#define DAE_ABI_VERSION 1
+#define DAE_ABI_VERSION 2
 
 /* Words of the domain bitmap (32 domain() rule sets per word). The generated
  * code defines it before including the skeleton; userspace should derive it
@@ -161,14 +161,24 @@ struct dae_sock_info {
 };
 DAE_STATIC_ASSERT(sizeof(struct dae_sock_info) == 20, "dae_sock_info layout");
 
-/* The single value of dae_params (key 0), written by the runtime before it
- * attaches anything. All zero means: no tproxy port yet, no own mark. */
-struct dae_params {
-  __u32 tproxy_port;      /* host byte order */
-  __u32 so_mark_from_dae; /* packets with this skb->mark are the runtime's own; 0: none */
-  __u32 flags;            /* reserved, must be zero */
-  __u32 abi_version;      /* DAE_ABI_VERSION of the runtime that wrote it; informational */
+/* Flags of struct dae_params. */
+enum {
+  /* Drop LAN packets addressed to tproxy_port that the program did not steer
+   * there itself, so that nobody can use the transparent listener directly. */
+  DAE_PARAM_F_PROTECT_TPROXY = 1u << 0,
 };
-DAE_STATIC_ASSERT(sizeof(struct dae_params) == 16, "dae_params layout");
+
+/* The single value of dae_params (key 0), written by the runtime before it
+ * attaches anything. All zero means: no tproxy port yet, no own mark, and
+ * proxied flows are not steered anywhere (they pass as if direct). */
+struct dae_params {
+  __u32 tproxy_port;      /* host byte order; 0: no listener, hand-offs pass untouched */
+  __u32 so_mark_from_dae; /* packets with this skb->mark are the runtime's own; 0: none */
+  __u32 flags;            /* DAE_PARAM_F_* */
+  __u32 abi_version;      /* DAE_ABI_VERSION of the runtime that wrote it; informational */
+  __u32 tproxy_mark;      /* skb->mark of steered packets: the runtime routes this mark locally */
+  __u32 lo_ifindex;       /* loopback, where the host's own proxied packets are re-injected */
+};
+DAE_STATIC_ASSERT(sizeof(struct dae_params) == 24, "dae_params layout");
 
 #endif /* DAE_ABI_H */

@@ -122,39 +122,107 @@ static __always_inline void dae_count_rule_hit(__u16 rule_index) {
   if (hits) *hits += 1;
 }
 
+/* Assigns the packet to the engine's transparent listener: the connected
+ * socket of an accepted TCP flow when there is one, else the listener on
+ * tproxy_port (which accepts it with the original destination as its local
+ * address). The packet must also be routed locally; the runtime installs a
+ * policy route for tproxy_mark. */
+static __always_inline int dae_assign_tproxy(struct __sk_buff *skb, const struct dae_pkt *pkt,
+                                             const struct dae_params *params) {
+  struct bpf_sock_tuple t;
+  __u32 size;
+  dae_memset(&t, 0, sizeof(t));
+  if (pkt->ipversion == 4) {
+    t.ipv4.saddr = pkt->tuple.sip[3];
+    t.ipv4.daddr = pkt->tuple.dip[3];
+    t.ipv4.sport = pkt->tuple.sport;
+    t.ipv4.dport = pkt->tuple.dport;
+    size = sizeof(t.ipv4);
+  } else {
+    dae_memcpy(t.ipv6.saddr, pkt->tuple.sip, 16);
+    dae_memcpy(t.ipv6.daddr, pkt->tuple.dip, 16);
+    t.ipv6.sport = pkt->tuple.sport;
+    t.ipv6.dport = pkt->tuple.dport;
+    size = sizeof(t.ipv6);
+  }
+  struct bpf_sock *sk;
+  /* TCP and UDP take separate paths: the verifier does not let one load
+   * instruction read both a sock_common (skc lookup) and a full sock. */
+  if (pkt->tuple.l4proto == IPPROTO_TCP) {
+    sk = bpf_skc_lookup_tcp(skb, &t, size, BPF_F_CURRENT_NETNS, 0);
+    if (sk && sk->state == BPF_TCP_LISTEN) {
+      bpf_sk_release(sk);
+      sk = 0;
+    }
+    if (!sk) {
+      if (pkt->ipversion == 4)
+        t.ipv4.dport = bpf_htons((__u16)params->tproxy_port);
+      else
+        t.ipv6.dport = bpf_htons((__u16)params->tproxy_port);
+      sk = bpf_skc_lookup_tcp(skb, &t, size, BPF_F_CURRENT_NETNS, 0);
+      if (!sk) return TC_ACT_SHOT; /* no engine: drop rather than leak the flow direct */
+      if (sk->state != BPF_TCP_LISTEN) {
+        bpf_sk_release(sk);
+        return TC_ACT_SHOT;
+      }
+    }
+  } else {
+    /* UDP always goes to the listener: the engine's reply sockets are bound to
+     * remote addresses and must not catch client packets. */
+    if (pkt->ipversion == 4)
+      t.ipv4.dport = bpf_htons((__u16)params->tproxy_port);
+    else
+      t.ipv6.dport = bpf_htons((__u16)params->tproxy_port);
+    sk = bpf_sk_lookup_udp(skb, &t, size, BPF_F_CURRENT_NETNS, 0);
+    if (!sk) return TC_ACT_SHOT;
+  }
+  long err = bpf_sk_assign(skb, sk, 0);
+  bpf_sk_release(sk);
+  if (err) return TC_ACT_SHOT;
+  skb->mark = params->tproxy_mark;
+  return TC_ACT_OK;
+}
+
 /* THE HAND-OFF POINT. A flow whose action is DAE_ACTION_HANDOFF belongs to
  * the userspace engine (a proxy group, the DNS module, or a marked direct
  * dial at WAN egress).
  *
  * For a new flow (info != NULL) the decision is published in
- * dae_routing_result under the tuple the engine's socket will see.
- *
- * Not done yet (the runtime issue completes it): steer the packet into the
- * engine's transparent listener on dae_params.tproxy_port, i.e. look the
- * listener up (bpf_skc_lookup_tcp / bpf_sk_lookup_udp on the local address
- * and tproxy_port), bpf_sk_assign(skb, sk, 0) at LAN ingress, and at WAN
- * egress redirect the host's own packet to ingress so it reaches the same
- * listener (and steer the replies back). Until then the packet continues
- * as if direct, so loading this program changes no traffic for proxied flows. */
+ * dae_routing_result under the tuple the engine's socket will see. Then:
+ *   LAN ingress: the packet is assigned to the engine's listener here;
+ *   WAN egress: the host's own packet has already been routed out, so it is
+ *     re-injected at loopback's ingress (with the tproxy mark, and the
+ *     Ethernet destination cleared so loopback takes it as its own), where
+ *     dae_lo_ingress assigns it. The engine's replies reach the host's socket
+ *     through loopback like any local traffic.
+ * With no tproxy port configured (dae_params all zero: --route, tests) the
+ * packet passes untouched. */
 static __always_inline int dae_handoff_proxy(struct __sk_buff *skb, __u32 hook,
                                              const struct dae_pkt *pkt,
                                              const struct dae_ct_entry *entry,
-                                             const struct dae_flow_info *info) {
-  (void)skb;
-  (void)hook;
+                                             const struct dae_flow_info *info,
+                                             const struct dae_params *params, int has_l2) {
   (void)entry;
   if (info) bpf_map_update_elem(&dae_routing_result, &pkt->tuple, info, BPF_ANY);
-  return TC_ACT_OK;
+  if (params->tproxy_port == 0) return TC_ACT_OK;
+  if (hook == DAE_HOOK_LAN_INGRESS) return dae_assign_tproxy(skb, pkt, params);
+  if (has_l2) {
+    __u8 zero_mac[6] = {0, 0, 0, 0, 0, 0};
+    if (bpf_skb_store_bytes(skb, 0, zero_mac, sizeof(zero_mac), 0)) return TC_ACT_SHOT;
+  }
+  skb->mark = params->tproxy_mark;
+  return bpf_redirect(params->lo_ifindex, BPF_F_INGRESS);
 }
 
 static __always_inline int dae_apply(struct __sk_buff *skb, __u32 hook, const struct dae_pkt *pkt,
                                      const struct dae_ct_entry *entry,
-                                     const struct dae_flow_info *info) {
+                                     const struct dae_flow_info *info,
+                                     const struct dae_params *params, int has_l2) {
   switch (entry->action) {
   case DAE_ACTION_DROP:
     return TC_ACT_SHOT;
   case DAE_ACTION_HANDOFF:
-    return dae_handoff_proxy(skb, hook, pkt, entry, info);
+    return dae_handoff_proxy(skb, hook, pkt, entry, info, params, has_l2);
   default:
     /* direct(mark: N) at LAN ingress: the mark steers policy routing on the
      * way out. Set on every packet: the mark lives in the skb, not the flow. */
@@ -171,12 +239,17 @@ static __always_inline int dae_process(struct __sk_buff *skb, __u32 hook, int ha
   struct dae_pkt pkt;
   if (dae_parse(skb, has_l2, &pkt) != DAE_PARSE_OK) return TC_ACT_OK;
 
+  /* Nobody may talk to the transparent listener directly from the LAN. */
+  if (hook == DAE_HOOK_LAN_INGRESS && (params->flags & DAE_PARAM_F_PROTECT_TPROXY) &&
+      params->tproxy_port != 0 && pkt.tuple.dport == bpf_htons((__u16)params->tproxy_port))
+    return TC_ACT_SHOT;
+
   struct dae_ct_key key;
   dae_ct_make_key(&key, &pkt, hook);
   struct dae_ct_entry entry;
   switch (dae_ct_lookup(&key, &pkt, &entry)) {
   case DAE_CT_KNOWN:
-    return dae_apply(skb, hook, &pkt, &entry, NULL);
+    return dae_apply(skb, hook, &pkt, &entry, NULL, params, has_l2);
   case DAE_CT_UNTRACKED:
     return TC_ACT_OK;
   default:
@@ -194,7 +267,7 @@ static __always_inline int dae_process(struct __sk_buff *skb, __u32 hook, int ha
   dae_ct_store(&key, &entry);
   dae_count_rule_hit(entry.res.rule_index);
 
-  if (entry.action != DAE_ACTION_HANDOFF) return dae_apply(skb, hook, &pkt, &entry, NULL);
+  if (entry.action != DAE_ACTION_HANDOFF) return dae_apply(skb, hook, &pkt, &entry, NULL, params, has_l2);
   struct dae_flow_info info;
   dae_memset(&info, 0, sizeof(info));
   info.res = entry.res;
@@ -204,7 +277,7 @@ static __always_inline int dae_process(struct __sk_buff *skb, __u32 hook, int ha
   dae_memcpy(info.mac, ctx.mac, sizeof(info.mac));
   info.dscp = ctx.dscp;
   info.hook = (__u8)hook;
-  return dae_apply(skb, hook, &pkt, &entry, &info);
+  return dae_apply(skb, hook, &pkt, &entry, &info, params, has_l2);
 }
 
 /* LAN: traffic of the clients behind a lan_interface, at tc ingress. */
@@ -224,6 +297,18 @@ static __always_inline int dae_wan_process(struct __sk_buff *skb, int has_l2) {
 SEC("tc")
 int dae_wan_egress(struct __sk_buff *skb) {
   return dae_wan_process(skb, 1);
+}
+
+/* Loopback ingress: the host's own proxied packets that dae_wan_egress
+ * re-injected here (recognised by the tproxy mark) are assigned to the
+ * engine's listener. Everything else on loopback passes untouched. */
+SEC("tc")
+int dae_lo_ingress(struct __sk_buff *skb) {
+  const struct dae_params *params = dae_get_params();
+  if (!params || params->tproxy_port == 0 || skb->mark != params->tproxy_mark) return TC_ACT_OK;
+  struct dae_pkt pkt;
+  if (dae_parse(skb, 1, &pkt) != DAE_PARSE_OK) return TC_ACT_OK;
+  return dae_assign_tproxy(skb, &pkt, params);
 }
 
 #if DAE_FEATURE_L3_PROGRAMS

@@ -21,10 +21,17 @@ std::string* gLog = nullptr;  // guarded by gLogMutex; set while a capture is al
 
 int printToBuffer(enum libbpf_print_level level, const char* fmt, va_list args) {
   if (level == LIBBPF_DEBUG) return 0;
-  char buf[4096];
-  int n = std::vsnprintf(buf, sizeof buf, fmt, args);
+  // Verifier logs arrive as one message of many kilobytes: size the buffer to fit.
+  va_list copy;
+  va_copy(copy, args);
+  int n = std::vsnprintf(nullptr, 0, fmt, copy);
+  va_end(copy);
+  if (n <= 0) return n;
+  std::string text(static_cast<size_t>(n) + 1, '\0');
+  std::vsnprintf(text.data(), text.size(), fmt, args);
+  text.resize(static_cast<size_t>(n));
   std::lock_guard<std::mutex> lock(gLogMutex);
-  if (gLog) gLog->append(buf, std::min<size_t>(n < 0 ? 0 : n, sizeof buf - 1));
+  if (gLog) gLog->append(text);
   return n;
 }
 
