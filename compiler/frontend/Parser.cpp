@@ -3,7 +3,9 @@
 #include <antlr4-runtime.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <sstream>
+#include <string_view>
 
 #include "DaeConfigLexer.h"
 #include "DaeConfigParser.h"
@@ -29,8 +31,10 @@ SourceRange contextRange(uint32_t file, antlr4::ParserRuleContext* ctx) {
   SourceRange r = tokenRange(file, ctx->getStart());
   const antlr4::Token* stop = ctx->getStop();
   if (stop && stop->getLine() == ctx->getStart()->getLine() &&
-      stop->getStopIndex() != static_cast<size_t>(-1) && stop->getStopIndex() >= ctx->getStart()->getStartIndex())
-    r.length = static_cast<uint32_t>(stop->getStopIndex() - ctx->getStart()->getStartIndex() + 1);
+      stop->getStopIndex() != static_cast<size_t>(-1) && stop->getStopIndex() >= ctx->getStart()->getStartIndex()) {
+    SourceRange end = tokenRange(file, stop);  // byte columns, so the length is in bytes too
+    if (end.col + end.length > r.col) r.length = end.col + end.length - r.col;
+  }
   return r;
 }
 
@@ -61,6 +65,71 @@ std::string describeToken(const antlr4::Token* t) {
   if (text.size() > 40) text = text.substr(0, 37) + "...";
   return "'" + text + "'";
 }
+
+// The offset of the first byte that is not well-formed UTF-8 (RFC 3629: no overlong
+// forms, no surrogates, nothing past U+10FFFF), or npos. ANTLR's runtime decodes its
+// input with std::wstring_convert, which throws on such bytes.
+size_t invalidUtf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t n = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // the range of the first continuation byte
+    if (c >= 0xC2 && c <= 0xDF) n = 1;
+    else if (c == 0xE0) n = 2, lo = 0xA0;
+    else if (c == 0xED) n = 2, hi = 0x9F;
+    else if (c >= 0xE1 && c <= 0xEF) n = 2;
+    else if (c == 0xF0) n = 3, lo = 0x90;
+    else if (c >= 0xF1 && c <= 0xF3) n = 3;
+    else if (c == 0xF4) n = 3, hi = 0x8F;
+    else return i;
+    if (s.size() - i <= n) return i;
+    for (size_t k = 1; k <= n; ++k) {
+      unsigned char b = static_cast<unsigned char>(s[i + k]);
+      if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF)) return i;
+    }
+    i += n + 1;
+  }
+  return std::string_view::npos;
+}
+
+// ANTLR counts columns in code points; SourceRange counts bytes. This factory gives
+// every token the byte column of its start, walking the (valid UTF-8) text once as
+// the lexer creates tokens in order.
+class ByteColumnTokenFactory : public antlr4::CommonTokenFactory {
+ public:
+  explicit ByteColumnTokenFactory(std::string_view text) : text_(text) {
+    if (text_.substr(0, 3) == "\xEF\xBB\xBF") byte_ = 3;  // ANTLRInputStream drops a leading BOM
+  }
+
+  std::unique_ptr<antlr4::CommonToken> create(std::pair<antlr4::TokenSource*, antlr4::CharStream*> source, size_t type,
+                                              const std::string& text, size_t channel, size_t start, size_t stop,
+                                              size_t line, size_t charPositionInLine) override {
+    return CommonTokenFactory::create(source, type, text, channel, start, stop, line,
+                                      byteColumn(start, charPositionInLine));
+  }
+  using CommonTokenFactory::create;
+
+ private:
+  size_t byteColumn(size_t start, size_t column) {
+    // Tokens the parser conjures in error recovery have no start; they copy the
+    // (already converted) column of a real token.
+    if (start == INVALID_INDEX || start < codePoint_) return column;
+    while (codePoint_ < start && byte_ < text_.size()) {
+      unsigned char c = static_cast<unsigned char>(text_[byte_]);
+      byte_ += c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+      ++codePoint_;
+      if (c == '\n') lineStart_ = byte_;
+    }
+    return codePoint_ == start ? byte_ - lineStart_ : column;
+  }
+
+  std::string_view text_;
+  size_t codePoint_ = 0, byte_ = 0, lineStart_ = 0;
+};
 
 // Facts gathered by one pass over the tokens before parsing: nesting depth, bad
 // characters, unterminated strings and unbalanced braces.
@@ -150,22 +219,39 @@ class ErrorListener : public antlr4::BaseErrorListener {
 TokenScan scanTokens(uint32_t file, antlr4::CommonTokenStream& tokens, DiagnosticEngine& diags,
                      const ParseLimits& limits) {
   TokenScan scan;
+  constexpr size_t kNotSearched = static_cast<size_t>(-2);
+  size_t lastClose = kNotSearched;
   tokens.fill();
   for (size_t i = 0; i < tokens.size(); ++i) {
     const antlr4::Token* t = tokens.get(i);
     switch (t->getType()) {
       case DaeConfigLexer::BAD_CHAR:
         diags.error(tokenRange(file, t), "unexpected character " + describeToken(t));
+        // Hide it from the parser so that it causes no further errors.
+        if (auto* w = dynamic_cast<antlr4::WritableToken*>(tokens.get(i))) w->setChannel(antlr4::Token::HIDDEN_CHANNEL);
         break;
       case DaeConfigLexer::UNTERMINATED:
         diags.error(tokenRange(file, t), "unterminated quoted string");
+        // Parse it as the quoted string it was meant to be, so that the lines after
+        // it are checked normally instead of failing in error recovery.
+        if (auto* w = dynamic_cast<antlr4::WritableToken*>(tokens.get(i))) w->setType(DaeConfigLexer::QUOTED);
         break;
       case DaeConfigLexer::NON_ID: {
         // '/*' with no '*/' anywhere after it lexes as a bare value; say what it is.
         if (scan.commentRunsToEof != static_cast<size_t>(-1) || t->getText().rfind("/*", 0) != 0) break;
-        antlr4::CharStream* in = t->getInputStream();
-        std::string rest = in->getText(antlr4::misc::Interval(t->getStartIndex() + 2, in->size()));
-        if (rest.find("*/") == std::string::npos) {
+        if (lastClose == kNotSearched) {
+          // Where the input's last '*/' starts (in code points, like token indices), found
+          // once: searching the rest of the input at every such token is quadratic.
+          antlr4::CharStream* in = t->getInputStream();
+          std::string all = in->getText(antlr4::misc::Interval(size_t{0}, in->size()));
+          size_t at = all.rfind("*/");
+          lastClose = at == std::string::npos
+                          ? at
+                          : static_cast<size_t>(std::count_if(all.begin(), all.begin() + at, [](char c) {
+                              return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+                            }));
+        }
+        if (lastClose == std::string::npos || lastClose < t->getStartIndex() + 2) {
           SourceRange at = tokenRange(file, t);
           at.length = 2;
           diags.error(at, "unterminated /* comment");
@@ -337,8 +423,21 @@ ast::File parseFile(const SourceManager& sources, uint32_t fileId, DiagnosticEng
   }
   size_t errorsBefore = diags.errorCount();
 
+  if (size_t bad = invalidUtf8(text); bad != std::string::npos) {
+    size_t lineStart = text.rfind('\n', bad == 0 ? 0 : bad - 1);
+    lineStart = lineStart == std::string::npos || bad == 0 ? 0 : lineStart + 1;
+    char byte[8];
+    std::snprintf(byte, sizeof byte, "0x%02X", static_cast<unsigned char>(text[bad]));
+    diags.error({fileId, static_cast<uint32_t>(1 + std::count(text.begin(), text.begin() + bad, '\n')),
+                 static_cast<uint32_t>(bad - lineStart + 1), 1},
+                std::string("the file is not valid UTF-8: unexpected byte ") + byte);
+    return out;
+  }
+
   antlr4::ANTLRInputStream input(text);
+  ByteColumnTokenFactory tokenFactory(text);
   DaeConfigLexer lexer(&input);
+  lexer.setTokenFactory(&tokenFactory);
   lexer.removeErrorListeners();  // every character lexes (BAD_CHAR), so no lexer errors
   antlr4::CommonTokenStream tokens(&lexer);
   TokenScan scan = scanTokens(fileId, tokens, diags, limits);

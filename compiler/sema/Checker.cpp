@@ -361,7 +361,8 @@ void Checker::checkGroupBody(const ast::Section& s, Group& g) {
   for (const auto& item : s.items) {
     const auto* d = std::get_if<ast::Declaration>(&item);
     if (!d) {
-      unexpectedItem(item, "group '" + g.name + "'", "'filter: ...', 'policy: ...' or a check option");
+      error(ast::itemRange(item), std::string("unexpected ") + ast::itemKind(item) + " in group '" + g.name +
+                                      "'; expected 'filter: ...', 'policy: ...' or a check option");
       continue;
     }
     if (d->key == "filter") {

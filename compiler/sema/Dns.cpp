@@ -1,6 +1,8 @@
 // Checks the dns section: upstreams, request and response routing, cache options.
 #include <algorithm>
+#include <cctype>
 #include <map>
+#include <set>
 
 #include "sema/CheckerImpl.h"
 #include "sema/Values.h"
@@ -14,6 +16,24 @@ uint16_t defaultPort(const std::string& scheme) {
   if (scheme == "tls" || scheme == "quic") return 853;
   if (scheme == "https" || scheme == "h3" || scheme == "http3") return 443;
   return 53;
+}
+
+// Record type names qtype() accepts (the names of miekg/dns' StringToType, which
+// upstream uses), compared without regard to case.
+bool isRecordType(const std::string& name) {
+  static const std::set<std::string> types = {
+      "NONE",   "A",        "NS",       "MD",     "MF",       "CNAME",   "SOA",   "MB",      "MG",     "MR",
+      "NULL",   "PTR",      "HINFO",    "MINFO",  "MX",       "TXT",     "RP",    "AFSDB",   "X25",    "ISDN",
+      "RT",     "NSAPPTR",  "SIG",      "KEY",    "PX",       "GPOS",    "AAAA",  "LOC",     "NXT",    "EID",
+      "NIMLOC", "SRV",      "ATMA",     "NAPTR",  "KX",       "CERT",    "DNAME", "OPT",     "APL",    "DS",
+      "SSHFP",  "IPSECKEY", "RRSIG",    "NSEC",   "DNSKEY",   "DHCID",   "NSEC3", "NSEC3PARAM", "TLSA", "SMIMEA",
+      "HIP",    "NINFO",    "RKEY",     "TALINK", "CDS",      "CDNSKEY", "OPENPGPKEY", "CSYNC", "ZONEMD", "SVCB",
+      "HTTPS",  "SPF",      "UINFO",    "UID",    "GID",      "UNSPEC",  "NID",   "L32",     "L64",    "LP",
+      "EUI48",  "EUI64",    "NXNAME",   "URI",    "CAA",      "AVC",     "AMTRELAY", "RESINFO", "TKEY", "TSIG",
+      "IXFR",   "AXFR",     "MAILB",    "MAILA",  "ANY",      "TA",      "DLV",   "RESERVED"};
+  std::string upper(name);
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return types.count(upper) > 0;
 }
 
 // Internal selectors route the runtime's own lookups; they may not be mixed with
@@ -258,7 +278,13 @@ void Checker::checkDnsRuleSection(const ast::Section& s, bool request, DnsRoutin
         } else if (call.name == "upstream") {
           checkTarget(p.value.text, p.value.range);
         } else if (call.name == "qtype") {
-          if (!key.empty()) error(p.keyRange, "qtype() takes record types such as a, aaaa or 65");
+          if (!key.empty()) {
+            error(p.keyRange, "qtype() takes record types such as a, aaaa or 65");
+          } else if (!isRecordType(p.value.text) && !ok(parseUint(p.value.text, 65535))) {
+            // Upstream: "unknown DNS request type".
+            error(p.value.range, "unknown DNS record type '" + p.value.text +
+                                     "' in qtype(); expected a type name such as a, aaaa, cname or https, or a number up to 65535");
+          }
         } else if (isInternalSelector(call.name)) {
           // The keys upstream's internal DNS router understands for each selector.
           static const std::map<std::string, std::vector<std::string>> internalKeys = {

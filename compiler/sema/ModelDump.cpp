@@ -131,7 +131,8 @@ void dumpModel(const Config& c, std::ostream& out) {
   out << "dns: " << c.dns.upstreams.size() << " upstream(s), " << c.dns.request.rules.size() << " request rule(s), "
       << c.dns.response.rules.size() << " response rule(s)\n";
   for (const auto& u : c.dns.upstreams)
-    out << "  " << u.name << ": " << u.scheme << "://" << u.host << ":" << u.port << u.path << '\n';
+    out << "  " << u.name << ": " << u.scheme << "://"
+        << (u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host) << ":" << u.port << u.path << '\n';
   out << "  ipversion_prefer = " << c.dns.ipversionPrefer << ", bind = '" << c.dns.bind
       << "', optimistic_cache = " << (c.dns.optimisticCache ? "true" : "false")
       << ", optimistic_cache_ttl = " << c.dns.optimisticCacheTtl << ", max_cache_size = " << c.dns.maxCacheSize << '\n';

@@ -208,6 +208,10 @@ OutboundRef Checker::checkOutbound(const ast::Literal& name, bool hasParens, con
   if (o.name.rfind("must_", 0) == 0) {
     o.must = true;
     o.name = o.name.substr(5);
+    if (o.name.empty()) {
+      error(name.range, "'must_' needs an outbound after it, such as 'must_direct' or 'must_my_group'");
+      o.name = "direct";  // reported; do not report it again as an unknown outbound
+    }
   }
   if (hasParens && params.empty()) error(range, "empty parameter list; write '" + name.text + "' without parentheses");
   for (const auto& p : params) {
@@ -279,6 +283,7 @@ void Checker::resolveOutbounds() {
   auto resolve = [&](const OutboundRef& o) {
     if (o.isMustRules || config_.outboundIndex(o.name) >= 0) return;
     std::string guess = frontend::closestMatch(o.name, names);
+    if (guess == o.name) guess.clear();  // e.g. must_must_direct: 'must_direct' is not a group either
     unresolved(o.range, "unknown outbound '" + o.name + "': no group of that name" +
                             (guess.empty() ? "" : "; did you mean '" + guess + "'?"));
   };
