@@ -10,8 +10,15 @@
 #include <string>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include "datapath/Datapath.h"
 #include "datapath/RouteTester.h"
 #include "driver/Pipeline.h"
+#include "engine/Engine.h"
 #include "loader/Loader.h"
 
 namespace {
@@ -28,11 +35,48 @@ void usage(std::ostream& out) {
          "                   SPEC: tcp|udp SRCIP:SPORT -> DSTIP:DPORT [mac=..] [dscp=N]\n"
          "                         [pname=NAME] [domain=NAME] [hook=lan|wan]\n"
          "  --verbose        with --route: also print rule=FILE:LINE\n"
-         "  --hits           with --route: print per-rule hit counters at the end\n";
+         "  --hits           with --route: print per-rule hit counters at the end\n"
+         "  --cgroup PATH    attach the socket hooks (pname) to this cgroup v2 directory\n"
+         "                   instead of the root\n"
+         "\n"
+         "Without --route or --check it runs: attaches to lan_interface / wan_interface,\n"
+         "opens the transparent listeners on tproxy_port and proxies until SIGINT/SIGTERM,\n"
+         "which detach everything.\n";
+}
+
+// Runs the proxy until SIGINT or SIGTERM.
+int runProxy(const dae::loader::Artifact& artifact, const std::string& cgroupPath) {
+  std::string level = "info";
+  for (const auto& kv : artifact.config.global())
+    if (kv.key() == "log_level") level = kv.value();
+  spdlog::set_level(spdlog::level::from_str(level == "warning" ? "warn" : level));
+  auto options = dae::datapath::optionsFromConfig(artifact);
+  options.cgroupPath = cgroupPath;
+  boost::asio::io_context io;
+  dae::datapath::Datapath datapath(artifact, options);
+  for (const auto& line : datapath.describe()) spdlog::info("attached: {}", line);
+  dae::engine::EngineOptions engineOptions;
+  engineOptions.tproxyPort = options.tproxyPort;
+  engineOptions.soMark = options.soMarkFromDae;
+  engineOptions.routingMapFd = datapath.object().mapFd("dae_routing_result");
+  dae::engine::Engine engine(io, artifact, engineOptions,
+                             dae::engine::makeDirectResolver(io.get_executor(), options.soMarkFromDae));
+  engine.start();
+  spdlog::info("dae-runtime running: {} rules ({}), tproxy_port {}", artifact.meta.rule_count(),
+               artifact.meta.backend(), options.tproxyPort);
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    spdlog::info("signal {}: detaching and exiting", sig);
+    engine.stop();
+    io.stop();
+  });
+  io.run();
+  return 0;
 }
 
 int run(int argc, char** argv) {
-  std::string program, config;
+  std::string program, config, cgroupPath;
   std::vector<std::string> routes;
   std::vector<std::string> geodataDirs;
   bool check = false, verbose = false, hits = false;
@@ -52,6 +96,7 @@ int run(int argc, char** argv) {
     else if (a == "--check") check = true;
     else if (a == "--verbose" || a == "-v") verbose = true;
     else if (a == "--hits") hits = true;
+    else if (a == "--cgroup") cgroupPath = value();
     else {
       std::cerr << "dae-runtime: error: unknown argument '" << a << "' (see --help)\n";
       return 2;
@@ -83,11 +128,7 @@ int run(int argc, char** argv) {
               << "), verifier processed " << total << " instructions\n";
     return 0;
   }
-  if (routes.empty()) {
-    std::cerr << "dae-runtime: error: running the proxy (attaching to interfaces) is not implemented yet; "
-                 "use --route or --check\n";
-    return 2;
-  }
+  if (routes.empty()) return runProxy(*artifact, cgroupPath);
 
   dae::datapath::RouteTester tester(*artifact);
   int status = 0;

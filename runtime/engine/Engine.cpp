@@ -1,0 +1,349 @@
+#include "engine/Engine.h"
+
+#include <bpf/bpf.h>
+#include <netinet/in.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <cstring>
+#include <list>
+#include <map>
+#include <optional>
+#include <system_error>
+
+#include "dae/abi.h"
+#include "engine/Relay.h"
+
+namespace dae::engine {
+
+namespace {
+
+using asio::ip::tcp;
+using asio::ip::udp;
+
+void setIntOption(int fd, int level, int name, int value, const char* what) {
+  if (setsockopt(fd, level, name, &value, sizeof value) != 0)
+    throw std::system_error(errno, std::generic_category(), what);
+}
+
+std::array<uint32_t, 4> mapped(const asio::ip::address& a) {
+  std::array<uint32_t, 4> out{};
+  asio::ip::address_v6::bytes_type b =
+      a.is_v4() ? asio::ip::make_address_v6(asio::ip::v4_mapped, a.to_v4()).to_bytes() : a.to_v6().to_bytes();
+  std::memcpy(out.data(), b.data(), 16);
+  return out;
+}
+
+asio::ip::address unmapped(const asio::ip::address& a) {
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+  return a;
+}
+
+std::string text(const asio::ip::address& a, uint16_t port) {
+  a.is_v6() ? void() : void();
+  return a.is_v6() ? "[" + a.to_string() + "]:" + std::to_string(port) : a.to_string() + ":" + std::to_string(port);
+}
+
+}  // namespace
+
+struct Engine::Impl {
+  Impl(asio::io_context& io, const loader::Artifact& artifact, EngineOptions options,
+       std::shared_ptr<UpstreamResolver> upstreams, EngineCounters& counters)
+      : io(io), artifact(artifact), options(options), upstreams(std::move(upstreams)), counters(counters) {}
+
+  asio::io_context& io;
+  const loader::Artifact& artifact;
+  EngineOptions options;
+  std::shared_ptr<UpstreamResolver> upstreams;
+  EngineCounters& counters;
+  std::list<tcp::acceptor> acceptors;  // a list: the accept loops hold references
+  std::vector<std::unique_ptr<udp::socket>> udpListeners;
+  bool stopping = false;
+
+  // ---- the kernel's decision -------------------------------------------------
+
+  std::optional<Route> lookupRoute(const asio::ip::address& src, uint16_t sport, const asio::ip::address& dst,
+                                   uint16_t dport, uint8_t proto) {
+    dae_tuple t{};
+    auto s = mapped(src), d = mapped(dst);
+    std::memcpy(t.sip, s.data(), 16);
+    std::memcpy(t.dip, d.data(), 16);
+    t.sport = htons(sport);
+    t.dport = htons(dport);
+    t.l4proto = proto;
+    dae_flow_info info{};
+    if (bpf_map_lookup_elem(options.routingMapFd, &t, &info) != 0) return std::nullopt;
+    Route r;
+    r.outbound = info.res.outbound < artifact.outbounds.names_size() ? artifact.outbounds.names(info.res.outbound)
+                                                                      : "#" + std::to_string(info.res.outbound);
+    r.mark = info.res.mark;
+    r.dns = (info.flags & DAE_FLOW_F_DNS) != 0;
+    return r;
+  }
+
+  // ---- TCP -------------------------------------------------------------------
+
+  void openTcp(bool v6) {
+    tcp::acceptor a(io);
+    a.open(v6 ? tcp::v6() : tcp::v4());
+    int fd = a.native_handle();
+    // IP_TRANSPARENT lets the accepted socket use the original destination as its
+    // own address (and answer from it).
+    setIntOption(fd, v6 ? SOL_IPV6 : SOL_IP, v6 ? IPV6_TRANSPARENT : IP_TRANSPARENT, 1, "IP_TRANSPARENT");
+    if (v6) a.set_option(asio::ip::v6_only(true));
+    a.set_option(tcp::acceptor::reuse_address(true));
+    boost::system::error_code ec;
+    a.bind({v6 ? tcp::v6() : tcp::v4(), options.tproxyPort}, ec);
+    if (ec)
+      throw std::runtime_error("cannot listen on tproxy_port " + std::to_string(options.tproxyPort) + " (" +
+                               (v6 ? "IPv6" : "IPv4") + "): " + ec.message() +
+                               (ec == asio::error::address_in_use ? " (another dae-runtime running?)" : ""));
+    a.listen(1024);
+    acceptors.push_back(std::move(a));
+    asio::co_spawn(io, acceptLoop(acceptors.back()), asio::detached);
+  }
+
+  asio::awaitable<void> acceptLoop(tcp::acceptor& acceptor) {
+    for (;;) {
+      boost::system::error_code ec;
+      tcp::socket s = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        if (stopping || ec == asio::error::operation_aborted) co_return;
+        spdlog::warn("accept on tproxy_port: {}", ec.message());
+        continue;
+      }
+      asio::co_spawn(io, handleTcp(std::move(s)), asio::detached);
+    }
+  }
+
+  asio::awaitable<void> handleTcp(tcp::socket client) {
+    auto start = std::chrono::steady_clock::now();
+    boost::system::error_code ec;
+    auto peer = client.remote_endpoint(ec);
+    auto local = client.local_endpoint(ec);  // the original destination
+    if (ec) co_return;
+    ++counters.tcpAccepted;
+    client.set_option(tcp::no_delay(true), ec);
+    asio::ip::address src = unmapped(peer.address()), dst = unmapped(local.address());
+    std::string flow = "tcp " + text(src, peer.port()) + " -> " + text(dst, local.port());
+    auto route = lookupRoute(src, peer.port(), dst, local.port(), IPPROTO_TCP);
+    if (!route) {
+      ++counters.tcpFailed;
+      spdlog::warn("{}: no routing decision from the kernel for this flow; closing", flow);
+      co_return;
+    }
+    std::string via;
+    std::unique_ptr<ByteStream> upstream;
+    try {
+      // No temporaries with destructors inside a co_await expression: GCC 12
+      // destroys them twice (its bug 100611 family).
+      Destination target{dst, local.port(), {}};
+      upstream = co_await upstreams->connect(*route, target, via);
+    } catch (const std::exception& e) {
+      ++counters.tcpFailed;
+      spdlog::warn("{} outbound={}: dial failed: {}", flow, route->outbound, e.what());
+      co_return;
+    }
+    auto dialed = std::chrono::steady_clock::now();
+    spdlog::info("{} outbound={} via={} dial={}ms", flow, route->outbound, via,
+                 std::chrono::duration_cast<std::chrono::milliseconds>(dialed - start).count());
+    RelayStats stats = co_await relay(client, *upstream);
+    upstream->close();
+    spdlog::debug("{} closed: up={} down={} spliced={}", flow, stats.up, stats.down, stats.spliced);
+  }
+
+  // ---- UDP: full-cone sessions -------------------------------------------------
+
+  struct UdpSession {
+    std::unique_ptr<DatagramSession> upstream;
+    asio::steady_timer idle;
+    udp::endpoint client;
+    std::chrono::seconds timeout;
+    explicit UdpSession(asio::any_io_executor ex) : idle(ex) {}
+  };
+  // Key: client endpoint + outbound (different rules may send one client's flows
+  // to different outbounds).
+  std::map<std::pair<udp::endpoint, std::string>, std::shared_ptr<UdpSession>> sessions;
+  // Transparent sockets bound to remote addresses, to answer clients from them.
+  std::map<udp::endpoint, std::shared_ptr<udp::socket>> replySockets;
+
+  void openUdp(bool v6) {
+    auto s = std::make_unique<udp::socket>(io);
+    s->open(v6 ? udp::v6() : udp::v4());
+    int fd = s->native_handle();
+    setIntOption(fd, v6 ? SOL_IPV6 : SOL_IP, v6 ? IPV6_TRANSPARENT : IP_TRANSPARENT, 1, "IP_TRANSPARENT");
+    setIntOption(fd, v6 ? SOL_IPV6 : SOL_IP, v6 ? IPV6_RECVORIGDSTADDR : IP_RECVORIGDSTADDR, 1, "RECVORIGDSTADDR");
+    if (v6) s->set_option(asio::ip::v6_only(true));
+    s->set_option(udp::socket::reuse_address(true));
+    boost::system::error_code ec;
+    s->bind({v6 ? udp::v6() : udp::v4(), options.tproxyPort}, ec);
+    if (ec)
+      throw std::runtime_error("cannot bind UDP tproxy_port " + std::to_string(options.tproxyPort) + ": " + ec.message());
+    s->non_blocking(true);
+    udpListeners.push_back(std::move(s));
+    asio::co_spawn(io, udpLoop(*udpListeners.back(), v6), asio::detached);
+  }
+
+  asio::awaitable<void> udpLoop(udp::socket& s, bool v6) {
+    std::vector<char> buf(65536);
+    for (;;) {
+      boost::system::error_code ec;
+      co_await s.async_wait(udp::socket::wait_read, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return;
+      for (;;) {
+        sockaddr_storage from{};
+        char control[256];
+        iovec iov{buf.data(), buf.size()};
+        msghdr msg{};
+        msg.msg_name = &from;
+        msg.msg_namelen = sizeof from;
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        ssize_t n = recvmsg(s.native_handle(), &msg, MSG_DONTWAIT);
+        if (n < 0) break;
+        std::optional<udp::endpoint> origDst;
+        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+          if (c->cmsg_level == SOL_IP && c->cmsg_type == IP_ORIGDSTADDR) {
+            sockaddr_in sin;
+            std::memcpy(&sin, CMSG_DATA(c), sizeof sin);
+            origDst = udp::endpoint(asio::ip::address_v4(ntohl(sin.sin_addr.s_addr)), ntohs(sin.sin_port));
+          } else if (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_ORIGDSTADDR) {
+            sockaddr_in6 sin6;
+            std::memcpy(&sin6, CMSG_DATA(c), sizeof sin6);
+            asio::ip::address_v6::bytes_type b;
+            std::memcpy(b.data(), &sin6.sin6_addr, 16);
+            origDst = udp::endpoint(unmapped(asio::ip::address_v6(b)), ntohs(sin6.sin6_port));
+          }
+        }
+        udp::endpoint client;
+        if (from.ss_family == AF_INET) {
+          auto* sin = reinterpret_cast<sockaddr_in*>(&from);
+          client = {asio::ip::address_v4(ntohl(sin->sin_addr.s_addr)), ntohs(sin->sin_port)};
+        } else {
+          auto* sin6 = reinterpret_cast<sockaddr_in6*>(&from);
+          asio::ip::address_v6::bytes_type b;
+          std::memcpy(b.data(), &sin6->sin6_addr, 16);
+          client = {unmapped(asio::ip::address_v6(b)), ntohs(sin6->sin6_port)};
+        }
+        if (!origDst) continue;
+        ++counters.udpPackets;
+        std::string payload(buf.data(), static_cast<size_t>(n));
+        co_await handleDatagram(client, *origDst, std::move(payload), v6);
+      }
+    }
+  }
+
+  asio::awaitable<void> handleDatagram(const udp::endpoint& client, const udp::endpoint& dst, std::string payload,
+                                       bool v6) {
+    std::string flow = "udp " + text(client.address(), client.port()) + " -> " + text(dst.address(), dst.port());
+    auto route = lookupRoute(client.address(), client.port(), dst.address(), dst.port(), IPPROTO_UDP);
+    if (!route) {
+      spdlog::warn("{}: no routing decision from the kernel for this flow; dropped", flow);
+      co_return;
+    }
+    auto key = std::make_pair(client, route->outbound + "/" + std::to_string(route->mark));
+    auto it = sessions.find(key);
+    std::shared_ptr<UdpSession> session;
+    if (it == sessions.end()) {
+      session = std::make_shared<UdpSession>(io.get_executor());
+      session->client = client;
+      session->timeout = dst.port() == 53 ? options.dnsIdle : options.udpIdle;
+      std::string via;
+      try {
+        session->upstream = co_await upstreams->openUdp(*route, v6 || dst.address().is_v6(), via);
+      } catch (const std::exception& e) {
+        spdlog::warn("{} outbound={}: cannot open a UDP session: {}", flow, route->outbound, e.what());
+        co_return;
+      }
+      ++counters.udpSessions;
+      spdlog::info("{} outbound={} via={} (new UDP session)", flow, route->outbound, via);
+      sessions[key] = session;
+      asio::co_spawn(io, udpReplies(session, key), asio::detached);
+    } else {
+      session = it->second;
+    }
+    session->idle.expires_after(session->timeout);
+    try {
+      co_await session->upstream->sendTo(asio::buffer(payload), dst);
+    } catch (const std::exception& e) {
+      spdlog::warn("{}: send failed: {}", flow, e.what());
+    }
+  }
+
+  std::shared_ptr<udp::socket> replySocket(const udp::endpoint& from) {
+    auto it = replySockets.find(from);
+    if (it != replySockets.end()) return it->second;
+    auto s = std::make_shared<udp::socket>(io);
+    bool v6 = from.address().is_v6();
+    s->open(v6 ? udp::v6() : udp::v4());
+    int fd = s->native_handle();
+    setIntOption(fd, v6 ? SOL_IPV6 : SOL_IP, v6 ? IPV6_TRANSPARENT : IP_TRANSPARENT, 1, "IP_TRANSPARENT");
+    s->set_option(udp::socket::reuse_address(true));
+    if (options.soMark) setIntOption(fd, SOL_SOCKET, SO_MARK, static_cast<int>(options.soMark), "SO_MARK");
+    s->bind(from);
+    replySockets[from] = s;
+    return s;
+  }
+
+  asio::awaitable<void> udpReplies(std::shared_ptr<UdpSession> session, std::pair<udp::endpoint, std::string> key) {
+    std::vector<char> buf(65536);
+    session->idle.expires_after(session->timeout);
+    // The idle timer closes the upstream, which ends the receive below.
+    session->idle.async_wait([session](boost::system::error_code ec) {
+      if (!ec) session->upstream->close();
+    });
+    for (;;) {
+      udp::endpoint from;
+      size_t n;
+      try {
+        n = co_await session->upstream->receiveFrom(asio::buffer(buf), from);
+      } catch (const std::exception&) {
+        break;
+      }
+      session->idle.expires_after(session->timeout);
+      session->idle.async_wait([session](boost::system::error_code ec) {
+        if (!ec) session->upstream->close();
+      });
+      try {
+        auto reply = replySocket(from);
+        co_await reply->async_send_to(asio::buffer(buf.data(), n), session->client, asio::use_awaitable);
+      } catch (const std::exception& e) {
+        spdlog::warn("udp reply from {} to {}: {}", text(from.address(), from.port()),
+                     text(session->client.address(), session->client.port()), e.what());
+      }
+    }
+    sessions.erase(key);
+  }
+};
+
+Engine::Engine(asio::io_context& io, const loader::Artifact& artifact, EngineOptions options,
+               std::shared_ptr<UpstreamResolver> upstreams)
+    : impl_(std::make_unique<Impl>(io, artifact, options, std::move(upstreams), counters_)) {}
+
+Engine::~Engine() { stop(); }
+
+void Engine::start() {
+  impl_->openTcp(false);
+  impl_->openTcp(true);
+  impl_->openUdp(false);
+  impl_->openUdp(true);
+}
+
+void Engine::stop() {
+  if (!impl_ || impl_->stopping) return;
+  impl_->stopping = true;
+  boost::system::error_code ec;
+  for (auto& a : impl_->acceptors) a.close(ec);
+  for (auto& u : impl_->udpListeners) u->close(ec);
+  for (auto& [k, s] : impl_->sessions) s->upstream->close();
+}
+
+}  // namespace dae::engine
