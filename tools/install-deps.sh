@@ -14,9 +14,22 @@ packages=(
   libbpf-dev bpftool libelf-dev zlib1g-dev libzstd-dev
   libboost-dev libboost-program-options-dev libssl-dev libspdlog-dev libfmt-dev
   libprotobuf-dev protobuf-compiler libre2-dev
-  # tests
-  libgtest-dev libgmock-dev strace iproute2
+  nlohmann-json3-dev
+  # tests: the lab's real servers and clients
+  libgtest-dev libgmock-dev strace iproute2 bpftool
+  dante-server dante-client shadowsocks-libev v2ray trojan dnsmasq-base iperf3
+  curl wget socat bind9-dnsutils openssl iputils-ping procps util-linux
+  python3-socks python3-protobuf hyperfine
 )
 export DEBIAN_FRONTEND=noninteractive
+# Package services must not start on install: every server runs inside the lab's
+# namespaces only, started by the tests themselves.
+created_policy=0
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+  chmod 0755 /usr/sbin/policy-rc.d
+  created_policy=1
+fi
+trap '[ "$created_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d' EXIT
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${packages[@]}"
