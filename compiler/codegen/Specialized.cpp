@@ -69,7 +69,17 @@ class SpecializedEmitter {
   Generated run() {
     std::ostringstream body;
     bool anyMustRules = std::any_of(program_.rules.begin(), program_.rules.end(), [](const ir::Rule& r) { return r.mustRules; });
-    body << "static __always_inline void dae_route(const struct dae_route_ctx *ctx, struct dae_route_result *res) {\n";
+    // The rules are a global (noinline) BPF function: the verifier checks it once, on
+    // its own, with ctx as opaque memory, rather than once per path that a rule's
+    // constant result opens into the skeleton after dae_route(); and every field is
+    // read with a volatile load, so that nothing one rule's test learnt (a port, a
+    // spilled "is IPv4") carries into the next rule's states. Without both, the
+    // verifier's work grows much faster than the rules: a 1,000-rule config (~430
+    // rules after optimisation) exceeded its 1M-instruction limit.
+    body << "/* The rules: a global function, verified once on its own; volatile reads keep\n"
+            " * the verifier from carrying one rule's outcome into the next. */\n";
+    body << "__attribute__((noinline)) int dae_route_rules(const volatile struct dae_route_ctx *ctx, struct dae_route_result *res) {\n";
+    body << "  if (!ctx || !res) return 0;\n";
     if (anyMustRules) body << "  __u8 must = 0;\n";
     for (size_t i = 0; i < program_.rules.size(); ++i) {
       const ir::Rule& r = program_.rules[i];
@@ -83,11 +93,13 @@ class SpecializedEmitter {
         continue;
       }
       result(body, r.outbound, i, anyMustRules, "    ");
-      body << "    return;\n  }\n";
+      body << "    return 0;\n  }\n";
     }
     body << "  /* fallback */\n";
     result(body, program_.fallback, program_.rules.size(), anyMustRules, "  ");
-    body << "}\n";
+    body << "  return 0;\n}\n\n";
+    body << "static __always_inline void dae_route(const struct dae_route_ctx *ctx, struct dae_route_result *res) {\n"
+         << "  dae_route_rules(ctx, res);\n}\n";
 
     Generated g;
     g.backend = Backend::Specialized;
@@ -112,7 +124,7 @@ class SpecializedEmitter {
     std::string in = membership(p);
     if (!p.negated) return in;
     if (p.field == ir::Field::Mac)
-      return "(!" + in + " && (*(const __u32 *)&ctx->mac[0] | *(const __u16 *)&ctx->mac[4]) != 0)";
+      return "(!" + in + " && (*(const volatile __u32 *)&ctx->mac[0] | *(const volatile __u16 *)&ctx->mac[4]) != 0)";
     return "!" + in;
   }
 
@@ -224,7 +236,7 @@ class SpecializedEmitter {
     }
     maps_.push_back(std::move(mc));
     std::string fn = "dae_in_" + map;
-    helpers_ << "static __always_inline int " << fn << "(const __u32 *addr) {\n"
+    helpers_ << "static __always_inline int " << fn << "(const volatile __u32 *addr) {\n"
              << "  struct dae_lpm_key k = {.prefixlen = 128};\n"
              << "  k.addr[0] = addr[0]; k.addr[1] = addr[1]; k.addr[2] = addr[2]; k.addr[3] = addr[3];\n"
              << "  return bpf_map_lookup_elem(&" << map << ", &k) != 0;\n}\n\n";
@@ -244,8 +256,8 @@ class SpecializedEmitter {
       for (const auto& m : list) {
         uint32_t lo = loadLe32(m.data());
         uint16_t hi = static_cast<uint16_t>(m[4] | (m[5] << 8));
-        out += std::string(out.empty() ? "" : " || ") + "(*(const __u32 *)&ctx->mac[0] == " + hex32(lo) +
-               " && *(const __u16 *)&ctx->mac[4] == " + std::to_string(hi) + ")";
+        out += std::string(out.empty() ? "" : " || ") + "(*(const volatile __u32 *)&ctx->mac[0] == " + hex32(lo) +
+               " && *(const volatile __u16 *)&ctx->mac[4] == " + std::to_string(hi) + ")";
       }
       return "(" + out + ")";
     }
@@ -259,8 +271,8 @@ class SpecializedEmitter {
     }
     maps_.push_back(std::move(mc));
     std::string fn = "dae_in_" + map;
-    helpers_ << "static __always_inline int " << fn << "(const struct dae_route_ctx *ctx) {\n"
-             << "  __u64 k = (__u64)*(const __u32 *)&ctx->mac[0] | ((__u64)*(const __u16 *)&ctx->mac[4] << 32);\n"
+    helpers_ << "static __always_inline int " << fn << "(const volatile struct dae_route_ctx *ctx) {\n"
+             << "  __u64 k = (__u64)*(const volatile __u32 *)&ctx->mac[0] | ((__u64)*(const volatile __u16 *)&ctx->mac[4] << 32);\n"
              << "  return bpf_map_lookup_elem(&" << map << ", &k) != 0;\n}\n\n";
     return fn + "(ctx)";
   }
@@ -272,8 +284,8 @@ class SpecializedEmitter {
       for (const auto& n : names) {
         uint64_t w0, w1;
         pnameWords(n, w0, w1);
-        out += std::string(out.empty() ? "" : " || ") + "(*(const __u64 *)&ctx->pname[0] == " + hex64(w0) +
-               " && *(const __u64 *)&ctx->pname[8] == " + hex64(w1) + ")";
+        out += std::string(out.empty() ? "" : " || ") + "(*(const volatile __u64 *)&ctx->pname[0] == " + hex64(w0) +
+               " && *(const volatile __u64 *)&ctx->pname[8] == " + hex64(w1) + ")";
       }
       // Process names are known only for the host's own traffic.
       return "(ctx->is_wan && (" + out + "))";
@@ -292,9 +304,9 @@ class SpecializedEmitter {
     }
     maps_.push_back(std::move(mc));
     std::string fn = "dae_in_" + map;
-    helpers_ << "static __always_inline int " << fn << "(const struct dae_route_ctx *ctx) {\n"
+    helpers_ << "static __always_inline int " << fn << "(const volatile struct dae_route_ctx *ctx) {\n"
              << "  struct dae_pname_key k;\n"
-             << "  k.w[0] = *(const __u64 *)&ctx->pname[0];\n  k.w[1] = *(const __u64 *)&ctx->pname[8];\n"
+             << "  k.w[0] = *(const volatile __u64 *)&ctx->pname[0];\n  k.w[1] = *(const volatile __u64 *)&ctx->pname[8];\n"
              << "  return bpf_map_lookup_elem(&" << map << ", &k) != 0;\n}\n\n";
     return "(ctx->is_wan && " + fn + "(ctx))";
   }

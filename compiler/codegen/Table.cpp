@@ -181,10 +181,14 @@ static __always_inline int dae_t_in(const struct dae_route_ctx *ctx, const struc
     return bpf_map_lookup_elem(&dae_t_pname, &k) != 0;
   }
   case 0: {
+    /* ctx is on the caller's stack, where the verifier refuses a read at a
+     * variable offset whose bound it lost (clang checks one copy of the index
+     * and loads with another); read the words at constant offsets instead. */
     __u32 idx = (__u32)p->mask;
-    __u32 w = idx >> 5;
-    if (w >= DAE_DOMAIN_WORDS) return 0;
-    return (ctx->domain_bitmap[w] >> (idx & 31)) & 1;
+    __u32 w = idx >> 5, word = 0;
+    for (__u32 i = 0; i < DAE_DOMAIN_WORDS; i++)
+      if (w == i) word = ctx->domain_bitmap[i];
+    return (word >> (idx & 31)) & 1;
   }
   }
   return 0;

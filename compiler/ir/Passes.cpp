@@ -306,11 +306,15 @@ uint32_t fieldMask(const Rule& r) {
 }  // namespace
 
 void removeUnreachable(Program& program, frontend::DiagnosticEngine& diags, bool remove) {
-  std::vector<bool> dead(program.rules.size(), false);
+  // The proofs below (std::includes, set_intersection, pairwise CIDR covering) need
+  // normalised sets: decide on an aggregated copy, so the pass is sound on its own.
+  Program norm = program;
+  aggregateSets(norm);
+  std::vector<bool> dead(norm.rules.size(), false);
   std::vector<uint32_t> masks;
-  for (const auto& r : program.rules) masks.push_back(fieldMask(r));
-  for (size_t j = 0; j < program.rules.size(); ++j) {
-    const Rule& rj = program.rules[j];
+  for (const auto& r : norm.rules) masks.push_back(fieldMask(r));
+  for (size_t j = 0; j < norm.rules.size(); ++j) {
+    const Rule& rj = norm.rules[j];
     std::string why = contradiction(rj);
     if (!why.empty()) {
       diags.warning(rj.range, "this rule can never match: " + why);
@@ -318,7 +322,7 @@ void removeUnreachable(Program& program, frontend::DiagnosticEngine& diags, bool
       continue;
     }
     for (size_t i = 0; i < j; ++i) {
-      const Rule& ri = program.rules[i];
+      const Rule& ri = norm.rules[i];
       if (dead[i] || ri.mustRules || (masks[i] & ~masks[j])) continue;
       bool covered = std::all_of(ri.predicates.begin(), ri.predicates.end(), [&](const Predicate& p) {
         return std::any_of(rj.predicates.begin(), rj.predicates.end(), [&](const Predicate& q) { return implies(q, p); });
