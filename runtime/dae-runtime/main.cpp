@@ -19,6 +19,8 @@
 #include "datapath/RouteTester.h"
 #include "driver/Pipeline.h"
 #include "engine/Engine.h"
+#include "engine/OutboundResolver.h"
+#include "group/Groups.h"
 #include "loader/Loader.h"
 
 namespace {
@@ -59,8 +61,20 @@ int runProxy(const dae::loader::Artifact& artifact, const std::string& cgroupPat
   engineOptions.tproxyPort = options.tproxyPort;
   engineOptions.soMark = options.soMarkFromDae;
   engineOptions.routingMapFd = datapath.object().mapFd("dae_routing_result");
+  dae::outbound::DialOptions dialOptions;
+  dialOptions.soMark = options.soMarkFromDae;
+  dae::group::GroupManager groups(io.get_executor(), artifact.config, dialOptions);
+  groups.start();
+  auto picker = [&groups](const std::string& group, bool udp, bool ipv6) {
+    using dae::group::Kind;
+    return groups.pick(group, udp ? (ipv6 ? Kind::Udp6 : Kind::Udp4) : (ipv6 ? Kind::Tcp6 : Kind::Tcp4));
+  };
+  auto onFailure = [&groups](const std::string& group, const std::shared_ptr<dae::outbound::Dialer>& node) {
+    groups.reportFailure(group, node);
+  };
   dae::engine::Engine engine(io, artifact, engineOptions,
-                             dae::engine::makeDirectResolver(io.get_executor(), options.soMarkFromDae));
+                             dae::engine::makeOutboundResolver(io.get_executor(), options.soMarkFromDae, picker,
+                                                               onFailure));
   engine.start();
   spdlog::info("dae-runtime running: {} rules ({}), tproxy_port {}", artifact.meta.rule_count(),
                artifact.meta.backend(), options.tproxyPort);
@@ -69,6 +83,7 @@ int runProxy(const dae::loader::Artifact& artifact, const std::string& cgroupPat
     if (ec) return;
     spdlog::info("signal {}: detaching and exiting", sig);
     engine.stop();
+    groups.stop();
     io.stop();
   });
   io.run();

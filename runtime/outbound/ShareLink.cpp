@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <boost/property_tree/json_parser.hpp>
+#include <boost/property_tree/ptree.hpp>
 #include <map>
-#include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "outbound/Crypto.h"
 #include "outbound/Error.h"
@@ -271,13 +273,14 @@ NodeConfig parseSs(std::string_view link, const Url& u) {
   return n;
 }
 
-std::string jsonString(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return {};
-  if (it->is_string()) return it->get<std::string>();
-  if (it->is_number_integer()) return std::to_string(it->get<long long>());
-  if (it->is_boolean()) return it->get<bool>() ? "true" : "false";
-  bad("vmess", std::string("field '") + key + "' has an unexpected type");
+// Boost.PropertyTree keeps JSON strings, numbers and booleans as text, which
+// suits v2rayN links (port and aid appear both as strings and as numbers).
+std::string jsonString(const boost::property_tree::ptree& j, const char* key) {
+  auto child = j.get_child_optional(boost::property_tree::ptree::path_type(key, '\0'));
+  if (!child) return {};
+  if (!child->empty()) bad("vmess", std::string("field '") + key + "' is not a string or number");
+  std::string v = child->data();
+  return v == "null" ? std::string() : v;
 }
 
 NodeConfig parseVmess(std::string_view link) {
@@ -289,8 +292,14 @@ NodeConfig parseVmess(std::string_view link) {
   } catch (const LinkError& e) {
     bad("vmess", std::string("expected base64 of the v2rayN JSON: ") + e.what());
   }
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) bad("vmess", "the base64 payload is not a JSON object");
+  boost::property_tree::ptree j;
+  try {
+    std::istringstream in(text);
+    boost::property_tree::read_json(in, j);
+  } catch (const boost::property_tree::json_parser_error& e) {
+    bad("vmess", "the base64 payload is not JSON: " + e.message() + " (line " + std::to_string(e.line()) + ")");
+  }
+  if (j.empty() || !j.data().empty() || j.front().first.empty()) bad("vmess", "the base64 payload is not a JSON object");
   NodeConfig n;
   n.protocol = Protocol::Vmess;
   n.name = jsonString(j, "ps");

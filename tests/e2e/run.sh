@@ -58,6 +58,9 @@ global {
   wan_interface: wan0
   log_level: info
   auto_config_kernel_parameter: true
+  tcp_check_url: 'http://target.lab.test/,198.18.1.10,fd00:dae:2::10'
+  udp_check_dns: 'target.lab.test:53,198.18.1.53,fd00:dae:2::53'
+  check_interval: 5s
 }
 node { dante: 'socks5://198.18.1.2:1080' }
 group { proxy { policy: fixed(0) } }
@@ -127,6 +130,10 @@ check "after SIGKILL a new start works (proxied)" "^src=198\.18\.1\.2 " ip netns
 kill -TERM "$rt_pid"; wait "$rt_pid" 2>/dev/null; rt_pid=
 
 echo "runtime logs: $(cat "$work"/runtime.*.log | wc -l) lines"
+if [ "$failed" -ne 0 ]; then
+  echo "runtime warnings and errors:"
+  grep -h -E "\[(warning|error)\]" "$work"/runtime.*.log | head -n 20
+fi
 echo "e2e: $passed passed, $failed failed"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -8,6 +8,7 @@
 #                                      fd00:dae:2::1/64                      fd00:dae:2::2/64
 #                                                                            198.18.1.10 fd00:dae:2::10 (target)
 #                                                                            198.18.1.11 fd00:dae:2::11 (2nd target)
+#                                                                            198.18.1.53 fd00:dae:2::53 (dnsmasq: *.lab.test)
 #
 # Safety: every namespace has the unique PREFIX; the veth pairs are created inside
 # the lab namespaces, so nothing reaches the host namespace; `down` kills only the
@@ -39,8 +40,10 @@ up() {
   ip -n "$R" addr add fd00:dae:2::1/64 dev wan0 nodad
   ip -n "$S" addr add 198.18.1.2/24 dev eth0
   ip -n "$S" addr add fd00:dae:2::2/64 dev eth0 nodad
-  for a in 198.18.1.10/32 198.18.1.11/32; do ip -n "$S" addr add "$a" dev eth0; done
-  for a in fd00:dae:2::10/128 fd00:dae:2::11/128; do ip -n "$S" addr add "$a" dev eth0 nodad preferred_lft 0; done
+  for a in 198.18.1.10/32 198.18.1.11/32 198.18.1.53/32; do ip -n "$S" addr add "$a" dev eth0; done
+  for a in fd00:dae:2::10/128 fd00:dae:2::11/128 fd00:dae:2::53/128; do
+    ip -n "$S" addr add "$a" dev eth0 nodad preferred_lft 0
+  done
   ip -n "$C" link set eth0 up
   ip -n "$R" link set lan0 up
   ip -n "$R" link set wan0 up
@@ -54,10 +57,10 @@ up() {
   ip -n "$R" -6 route add default via fd00:dae:2::2
   # Answers of the target to proxied connections must leave from the node's address
   # (so a test can tell proxied from direct by the source the target sees).
-  for a in 198.18.1.10 198.18.1.11; do
+  for a in 198.18.1.10 198.18.1.11 198.18.1.53; do
     ip -n "$S" route replace local "$a" dev eth0 table local proto kernel scope host src 198.18.1.2
   done
-  for a in fd00:dae:2::10 fd00:dae:2::11; do
+  for a in fd00:dae:2::10 fd00:dae:2::11 fd00:dae:2::53; do
     ip -n "$S" -6 route add local "$a" dev eth0 table local proto kernel metric 1024 src fd00:dae:2::2
     ip -n "$S" -6 route del local "$a" dev eth0 table local proto kernel metric 0
   done
@@ -73,8 +76,15 @@ servers() {
   sed "s|@RUN@|$run|g" "$here/danted.conf" >"$run/danted.conf"
   n "$S" danted -f "$run/danted.conf" -p "$run/danted.pid" -N 1 >"$run/danted.log" 2>&1 &
   echo $! >"$run/danted.launcher.pid"
+  # DNS for the lab's names (health checks use it): *.lab.test -> the target.
+  n "$S" dnsmasq --keep-in-foreground --no-resolv --no-hosts --bind-interfaces --user=root \
+    --listen-address=198.18.1.53 --listen-address=fd00:dae:2::53 --port=53 \
+    --address=/lab.test/198.18.1.10 --address=/lab.test/fd00:dae:2::10 \
+    --log-queries --log-facility="$run/dnsmasq.log" --pid-file="$run/dnsmasq.pid" &
+  echo $! >"$run/dnsmasq.launcher.pid"
   for _ in $(seq 50); do
-    if n "$S" ss -ltn | grep -q ':1080 ' && n "$S" ss -ltn | grep -q '198.18.1.10:80 '; then return 0; fi
+    if n "$S" ss -ltn | grep -q ':1080 ' && n "$S" ss -ltn | grep -q '198.18.1.10:80 ' &&
+       n "$S" ss -lun | grep -q '198.18.1.53:53 '; then return 0; fi
     sleep 0.1
   done
   echo "netlab: servers did not come up; see $run/*.log" >&2

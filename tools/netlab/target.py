@@ -32,6 +32,11 @@ class Http(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def do_HEAD(self):
+        # Health checks of proxy nodes use HEAD by default.
+        self.send_response(204)
+        self.end_headers()
+
     def log_message(self, *args):
         pass
 
