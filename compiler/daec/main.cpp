@@ -114,6 +114,8 @@ int run(int argc, char** argv) {
   }
 
   args.pipeline.fragment = args.fragment;
+  // --check diagnoses without geodata files; --emit=ir|c|obj expands geo tags from them.
+  args.pipeline.expandGeodata = !args.check;
   dae::driver::Compilation c(args.pipeline);
   bool color = args.color == "always" || (args.color == "auto" && isatty(STDERR_FILENO));
   auto finish = [&](int code) {

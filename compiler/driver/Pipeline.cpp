@@ -5,6 +5,7 @@
 #include "driver/Artifact.h"
 #include "driver/BpfCompiler.h"
 #include "frontend/Loader.h"
+#include "geodata/Geodata.h"
 #include "ir/IrDump.h"
 #include "ir/Lower.h"
 #include "ir/Passes.h"
@@ -37,19 +38,28 @@ bool Compilation::check() {
 }
 
 bool Compilation::lower() {
-  program = ir::lower(model, sources, diags);
+  ir::LowerOptions lowerOptions;
+  if (options_.expandGeodata) {
+    if (!geodata_) geodata_ = std::make_shared<geodata::Store>(geodataSearchPath());
+    lowerOptions.geoip = geodata::makeGeoIpResolver(geodata_);
+    lowerOptions.geosite = geodata::makeGeoSiteResolver(geodata_);
+  }
+  program = ir::lower(model, sources, diags, lowerOptions);
   ir::optimize(program, diags, options_.optLevel);
   return !diags.hasErrors();
 }
 
 bool Compilation::generate() {
-  // geoip sets other than the built-in `private` need geodata files.
-  std::string dirs;
-  for (const auto& d : geodataSearchPath()) dirs += (dirs.empty() ? "" : ", ") + d;
+  // Code needs every geo tag expanded (lower() with expandGeodata).
   for (const auto& r : program.rules)
-    for (const auto& p : r.predicates)
+    for (const auto& p : r.predicates) {
       for (const auto& tag : p.set.geoTags)
-        diags.error(p.range, "'" + tag + "' needs geodata (geoip.dat), which this build cannot read yet; searched " + dirs);
+        diags.error(p.range, "'" + tag + "' was not expanded: this compilation reads no geodata files");
+      for (const auto& d : p.set.domains)
+        if (d.kind == sema::Matcher::Kind::Geosite || d.kind == sema::Matcher::Kind::ExtSite)
+          diags.error(p.range, std::string("'") + (d.kind == sema::Matcher::Kind::Geosite ? "geosite:" : "ext:") + d.value +
+                                   "' was not expanded: this compilation reads no geodata files");
+    }
   if (diags.hasErrors()) return false;
   codegen::CodegenOptions opts;
   opts.backend = options_.backend;

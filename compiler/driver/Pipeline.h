@@ -2,6 +2,7 @@
 // generate C -> compile in-process -> attach the .dae sections. daec and
 // `dae-runtime -c` drive it; each stage can be stopped after (for --emit).
 #pragma once
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,10 @@
 #include "sema/Checker.h"
 #include "sema/Model.h"
 
+namespace dae::geodata {
+class Store;
+}
+
 namespace dae::driver {
 
 struct PipelineOptions {
@@ -19,6 +24,9 @@ struct PipelineOptions {
   int optLevel = 1;
   codegen::Backend backend = codegen::Backend::Specialized;
   std::vector<std::string> geodataDirs;  // -L, searched before $DAE_LOCATION_ASSET and the system dirs
+  // Expand geoip:/geosite:/ext: from geodata files in lower() (a missing file or tag is
+  // an error). Off for `daec --check`, which must pass on a machine without .dat files.
+  bool expandGeodata = true;
 };
 
 class Compilation {
@@ -49,6 +57,7 @@ class Compilation {
 
  private:
   PipelineOptions options_;
+  std::shared_ptr<geodata::Store> geodata_;  // every .dat file parsed once per compilation
 };
 
 }  // namespace dae::driver

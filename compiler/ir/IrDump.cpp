@@ -21,6 +21,11 @@ std::string formatOutbound(const Outbound& o, const Program& program) {
   return out.str();
 }
 
+// Sets expanded from geodata hold thousands of members: past kDumpLimit only the first
+// kDumpShown are printed, then the total.
+constexpr size_t kDumpLimit = 32;
+constexpr size_t kDumpShown = 8;
+
 std::string formatPredicate(const Predicate& p, const Program&) {
   std::ostringstream out;
   out << (p.negated ? "!" : "") << sema::fieldName(p.field);
@@ -62,7 +67,9 @@ std::string formatPredicate(const Predicate& p, const Program&) {
       return out.str();
   }
   out << " {";
-  for (size_t i = 0; i < items.size(); ++i) out << (i ? ", " : "") << items[i];
+  size_t shown = items.size() > kDumpLimit ? kDumpShown : items.size();
+  for (size_t i = 0; i < shown; ++i) out << (i ? ", " : "") << items[i];
+  if (shown < items.size()) out << ", ... (" << items.size() << " total)";
   out << "}";
   return out.str();
 }
@@ -74,12 +81,16 @@ void dumpIr(const Program& program, const frontend::SourceManager& sources, std:
   if (!program.domainSets.empty()) out << "domain sets:\n";
   for (size_t i = 0; i < program.domainSets.size(); ++i) {
     out << "  set" << i << ":";
-    for (const auto& d : program.domainSets[i]) {
+    const auto& set = program.domainSets[i];
+    size_t shown = set.size() > kDumpLimit ? kDumpShown : set.size();
+    for (size_t k = 0; k < shown; ++k) {
+      const auto& d = set[k];
       sema::Matcher m{};
       m.kind = d.kind;
       m.text = d.value;
       out << ' ' << sema::formatMatcher(m);
     }
+    if (shown < set.size()) out << " ... (" << set.size() << " total)";
     out << '\n';
   }
   out << "rules:\n";

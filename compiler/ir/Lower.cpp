@@ -79,6 +79,7 @@ class Lowerer {
               p.set.cidrs.insert(p.set.cidrs.end(), builtin.begin(), builtin.end());
             } else {
               diags_.error(m.range, err);
+              p.set.geoTags.push_back(source);  // not empty: no "matches nothing" on top
             }
           } else {
             p.set.geoTags.push_back(source);
@@ -91,6 +92,20 @@ class Lowerer {
         case K::Dscp: p.set.dscpMask |= 1ULL << m.num; break;
         case K::Mac: p.set.macs.push_back(m.mac); break;
         case K::Pname: p.set.pnames.push_back(m.text); break;
+        case K::Geosite:
+        case K::ExtSite:
+          if (options_.geosite) {
+            std::string err;
+            if (auto pats = options_.geosite((m.kind == K::Geosite ? "geosite:" : "ext:") + m.text, err)) {
+              p.set.domains.insert(p.set.domains.end(), pats->begin(), pats->end());
+            } else {
+              diags_.error(m.range, err);
+              p.set.domains.push_back({m.kind, m.text});  // not empty: no "matches nothing" on top
+            }
+          } else {
+            p.set.domains.push_back({m.kind, m.text});
+          }
+          break;
         default: p.set.domains.push_back({m.kind, m.text}); break;
       }
     }

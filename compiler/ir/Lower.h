@@ -14,11 +14,16 @@ namespace dae::ir {
 // Resolves `geoip:TAG` / `ext:FILE:TAG` to networks. Returns nullopt and sets `error`
 // when the tag or its file is unavailable.
 using GeoIpResolver = std::function<std::optional<std::vector<Cidr>>(const std::string& source, std::string& error)>;
+// Resolves `geosite:TAG[@attr]` / `ext:FILE:TAG[@attr]` to domain patterns (kinds
+// DomainSuffix, DomainFull, DomainKeyword, DomainRegex), the same way.
+using GeoSiteResolver =
+    std::function<std::optional<std::vector<DomainPattern>>(const std::string& source, std::string& error)>;
 
 struct LowerOptions {
   // When unset, geo tags stay unexpanded in the IR (enough for --check and
   // --emit=ir); code generation needs them expanded.
   GeoIpResolver geoip;
+  GeoSiteResolver geosite;
 };
 
 Program lower(const sema::Config& config, const frontend::SourceManager& sources, frontend::DiagnosticEngine& diags,
