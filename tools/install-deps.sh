@@ -14,7 +14,7 @@ packages=(
   libbpf-dev bpftool libelf-dev zlib1g-dev libzstd-dev
   libboost-dev libboost-program-options-dev libssl-dev libspdlog-dev libfmt-dev
   libprotobuf-dev protobuf-compiler libre2-dev
-  nlohmann-json3-dev
+  nlohmann-json3-dev libldns-dev
   # tests: the lab's real servers and clients
   libgtest-dev libgmock-dev strace iproute2 bpftool
   dante-server dante-client shadowsocks-libev v2ray trojan dnsmasq-base iperf3

@@ -89,13 +89,17 @@ if [ -f tests/verifier/run.sh ]; then
   record "verifier" "$p" "$f"
 fi
 
-for script in tests/e2e/run.sh; do
+# Lab tests: each builds its own namespaces (unique names), runs real servers and
+# clients, tears everything down, and ends with "N passed, M failed".
+for lab in e2e:tests/e2e/run.sh interop:tests/interop/run.sh groups:tests/group-lab/run.sh dns:tests/dns-lab/run.sh; do
+  name=${lab%%:*} script=${lab#*:}
   [ -f "$script" ] || continue
-  step "end-to-end ($script)"
-  bash "$script" build >"$logdir/e2e.log" 2>&1
-  tail -n 25 "$logdir/e2e.log"
-  read -r p f < <(plain_counts "$logdir/e2e.log")
-  record "end-to-end" "$p" "$f"
+  step "lab: $name ($script)"
+  BUILD_DIR="$root/build" bash "$script" >"$logdir/lab-$name.log" 2>&1
+  grep -E "^FAIL" "$logdir/lab-$name.log" | head -n 20
+  tail -n 3 "$logdir/lab-$name.log"
+  read -r p f < <(plain_counts "$logdir/lab-$name.log")
+  record "lab $name" "$p" "$f"
 done
 
 if [ "${DAE_SKIP_SANITIZE:-0}" != 1 ]; then

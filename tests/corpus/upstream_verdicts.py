@@ -28,7 +28,7 @@ def main():
     root = os.path.abspath(os.path.join(here, "..", ".."))
     corpus = os.environ.get("DAE_UPSTREAM_CORPUS",
                             os.path.join(root, "..", "shared", "data", "dae-upstream-configs"))
-    daec = os.environ.get("DAEC", os.path.join(root, "build", "bin", "daec"))
+    daec = os.path.abspath(os.environ.get("DAEC", os.path.join(root, "build", "bin", "daec")))
     if not os.path.isdir(corpus):
         print(f"upstream corpus: SKIPPED, {corpus} is absent (needs ../shared beside the checkout)")
         print("0 passed, 0 failed")
