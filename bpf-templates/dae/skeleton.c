@@ -231,7 +231,9 @@ static __always_inline int dae_apply(struct __sk_buff *skb, __u32 hook, const st
   }
 }
 
-static __always_inline int dae_process(struct __sk_buff *skb, __u32 hook, int has_l2) {
+/* One copy for every program: compiled (and verified) once as a BPF-to-BPF
+ * call instead of inlined into each of them. */
+static __attribute__((noinline)) int dae_process(struct __sk_buff *skb, __u32 hook, int has_l2) {
   const struct dae_params *params = dae_get_params();
   if (!params) return TC_ACT_OK; /* cannot happen for an ARRAY; the verifier wants it */
   if (params->so_mark_from_dae != 0 && skb->mark == params->so_mark_from_dae) return TC_ACT_OK;
