@@ -32,6 +32,20 @@ plain_counts() {
 
 step() { printf '\n==== %s ====\n' "$*"; }
 
+# record_ctest NAME LOG: counts from ctest's "N% tests passed, F tests failed out of T".
+record_ctest() {
+  local line failed all
+  line=$(grep -E '[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' "$2" | tail -n 1)
+  if [ -z "$line" ]; then
+    tail -n 20 "$2"
+    record "$1" 0 1
+    return
+  fi
+  failed=$(echo "$line" | sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1/')
+  all=$(echo "$line" | sed -E 's/.* tests failed out of ([0-9]+).*/\1/')
+  record "$1" $((all - failed)) "$failed"
+}
+
 step "install Debian packages"
 bash tools/install-deps.sh || { echo "install-deps failed"; echo "0 passed, 1 failed"; exit 1; }
 
@@ -48,15 +62,7 @@ mkdir -p "$logdir"
 step "unit tests (ctest)"
 ctest --test-dir build -L unit -j "$jobs" --output-on-failure >"$logdir/ctest.log" 2>&1
 grep -E "tests passed|The following tests FAILED|\*\*\*Failed|Not Run|Failed  " "$logdir/ctest.log" | head -n 40
-line=$(grep -E '[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' "$logdir/ctest.log" | tail -n 1)
-if [ -n "$line" ]; then
-  failed=$(echo "$line" | sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1/')
-  all=$(echo "$line" | sed -E 's/.* tests failed out of ([0-9]+).*/\1/')
-  record "unit (ctest)" $((all - failed)) "$failed"
-else
-  tail -n 20 "$logdir/ctest.log"
-  record "unit (ctest)" 0 1
-fi
+record_ctest "unit (ctest)" "$logdir/ctest.log"
 
 step "golden tests (lit + FileCheck)"
 python3 "$lit" -s --param build="$root/build" tests/lit >"$logdir/lit.log" 2>&1
@@ -108,14 +114,7 @@ if [ "${DAE_SKIP_SANITIZE:-0}" != 1 ]; then
     ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       ctest --test-dir build-asan -L unit -j "$jobs" --output-on-failure >"$logdir/ctest-asan.log" 2>&1
     grep -E "tests passed|FAILED|ERROR: AddressSanitizer|runtime error" "$logdir/ctest-asan.log" | head -n 20
-    line=$(grep -E '[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' "$logdir/ctest-asan.log" | tail -n 1)
-    if [ -n "$line" ]; then
-      failed=$(echo "$line" | sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1/')
-      all=$(echo "$line" | sed -E 's/.* tests failed out of ([0-9]+).*/\1/')
-      record "unit (asan+ubsan)" $((all - failed)) "$failed"
-    else
-      record "unit (asan+ubsan)" 0 1
-    fi
+    record_ctest "unit (asan+ubsan)" "$logdir/ctest-asan.log"
   else
     tail -n 30 "$logdir/asan-build.log"
     record "unit (asan+ubsan)" 0 1
