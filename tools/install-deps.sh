@@ -19,7 +19,7 @@ packages=(
   libgtest-dev libgmock-dev strace iproute2 bpftool
   dante-server dante-client shadowsocks-libev v2ray trojan dnsmasq-base iperf3
   curl wget socat bind9-dnsutils openssl iputils-ping procps util-linux
-  python3-socks python3-protobuf hyperfine
+  stunnel4 dnsperf python3-socks python3-protobuf hyperfine
 )
 export DEBIAN_FRONTEND=noninteractive
 # Package services must not start on install: every server runs inside the lab's

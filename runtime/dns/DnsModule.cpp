@@ -147,7 +147,6 @@ BindSpec parseBind(const std::string& text) {
 
 DnsModule::Impl::Impl(asio::any_io_executor executor, const loader::Artifact& a, int domainMapFd, DnsOptions options)
     : ex(std::move(executor)),
-      artifact(a),
       opt(std::move(options)),
       request(a.config.dns().request(), true, upstreamNames(a.config.dns()), opt.geo),
       response(a.config.dns().response(), false, upstreamNames(a.config.dns()), opt.geo),
@@ -200,29 +199,36 @@ void DnsModule::Impl::warnLimited(const std::string& key, const std::string& mes
 
 bool DnsModule::Impl::prepare(std::string_view query, const ClientInfo& from, Prepared& p, std::string& reply) {
   ++st.queries;
-  ParseResult pr = parse(query);
-  if (!pr) {
-    ++st.malformed;
-    // Answer FORMERR to something that looks like a query; drop the rest.
-    if (query.size() >= kHeaderSize && !(static_cast<uint8_t>(query[2]) & 0x80))
+  // Most queries have the simple shape; anything else goes through the full parser.
+  SimpleQuery sq;
+  if (!parseSimpleQuery(query, sq)) {
+    ParseResult pr = parse(query);
+    if (!pr) {
+      ++st.malformed;
+      // Answer FORMERR to something that looks like a query; drop the rest.
+      if (query.size() >= kHeaderSize && !(static_cast<uint8_t>(query[2]) & 0x80))
+        reply = buildEmptyReply(query, Rcode::FormErr);
+      return true;
+    }
+    const Message& m = *pr.message;
+    if (m.isResponse()) return true;
+    if (m.questions.size() != 1) {
       reply = buildEmptyReply(query, Rcode::FormErr);
-    return true;
+      return true;
+    }
+    uint16_t id = 0, flags = 0, qd = 0;
+    parseQuestion(query, id, flags, qd, sq.question, &sq.questionEnd);
+    sq.id = m.id;
+    sq.flags = m.flags;
+    sq.udpLimit = m.udpLimit();
   }
-  const Message& m = *pr.message;
-  if (m.isResponse()) return true;
-  if (m.opcode() != 0) {
+  if (sq.flags & kFlagQR) return true;  // a response, not a query
+  if (((sq.flags >> 11) & 0xF) != 0) {
     reply = buildEmptyReply(query, Rcode::NotImp);
     return true;
   }
-  if (m.questions.size() != 1) {
-    reply = buildEmptyReply(query, Rcode::FormErr);
-    return true;
-  }
-  uint16_t id = 0, flags = 0, qd = 0;
-  Question q;
-  size_t qend = 0;
-  parseQuestion(query, id, flags, qd, q, &qend);
-  p.q.wire.assign(query.substr(kHeaderSize, qend - kHeaderSize));
+  const Question& q = sq.question;
+  p.q.wire.assign(query.substr(kHeaderSize, sq.questionEnd - kHeaderSize));
   if (hasPointer(p.q.wire)) {
     // A compressed question name (legal, if odd) is rebuilt uncompressed.
     std::string w;
@@ -237,14 +243,14 @@ bool DnsModule::Impl::prepare(std::string_view query, const ClientInfo& from, Pr
   p.q.type = q.type;
   p.q.qclass = q.qclass;
   p.q.key = cacheKey(p.q.name, q.type, q.qclass);
-  p.id = m.id;
-  p.rd = (m.flags & kFlagRD) != 0;
+  p.id = sq.id;
+  p.rd = (sq.flags & kFlagRD) != 0;
   p.tcp = from.tcp;
-  p.udpLimit = from.tcp ? kMaxMessage : m.udpLimit();
+  p.udpLimit = from.tcp ? kMaxMessage : sq.udpLimit;
 
   // Our own upstream query coming back?
   if (!sent.empty()) {
-    auto range = sent.equal_range(m.id);
+    auto range = sent.equal_range(sq.id);
     for (auto it = range.first; it != range.second; ++it)
       if (it->second->key == p.q.key) {
         ++st.loops;
@@ -278,8 +284,7 @@ bool DnsModule::Impl::prepare(std::string_view query, const ClientInfo& from, Pr
     reply = buildEmptyReply(query, Rcode::NoError);
     return true;
   }
-  p.query.assign(query);
-  return false;
+  return false;  // p.query is filled by the caller when it takes the slow path
 }
 
 std::string DnsModule::Impl::finish(std::string reply, const Prepared& p) const {
@@ -352,6 +357,7 @@ asio::awaitable<std::string> DnsModule::Impl::answer(std::string query, ClientIn
   std::string reply;
   if (prepare(query, from, p, reply)) co_return reply;
   if (auto cached = fromCache(p)) co_return std::move(*cached);
+  p.query = query;
   co_return co_await finishSlow(p, from);
 }
 

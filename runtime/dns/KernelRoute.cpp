@@ -114,7 +114,9 @@ RouteFn makeKernelRouteFn(const loader::Artifact& artifact) {
     bool failed = false;
   };
   auto st = std::make_shared<State>();
-  const loader::Artifact* a = &artifact;
+  // A copy: the function may outlive the caller's artifact (a reload replaces it while
+  // the old module still finishes its queries).
+  auto a = std::make_shared<const loader::Artifact>(artifact);
   return [st, a](uint8_t l4proto, const asio::ip::address& dst, uint16_t port, const std::string& domain) {
     std::lock_guard<std::mutex> lock(st->mu);
     if (!st->router && !st->failed) {

@@ -17,7 +17,7 @@ std::string where(const FlowRoute& r) {
 }
 
 std::string placement(const FlowRoute& r) {
-  return r.rule == "fallback" || r.rule.empty() ? "add to the routing section" : "add before " + r.rule;
+  return r.rule == "fallback" || r.rule.empty() ? "Add to the routing section" : "Add before " + r.rule;
 }
 
 }  // namespace

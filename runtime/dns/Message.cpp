@@ -40,34 +40,35 @@ void appendLabelChar(std::string& out, uint8_t c) {
 }
 
 // Reads a (possibly compressed) name at `pos`. On success *next is the offset after
-// the name as it appears at `pos` (after the first pointer, if any).
+// the name as it appears at `pos` (after the first pointer, if any). A pointer must
+// point into the message body before itself, and everything read after a jump must lie
+// before that pointer too (a "prior occurrence", RFC 1035 4.1.4): the limit shrinks with
+// every jump, so there can be no loop, and a name never depends on bytes after it.
 bool readName(std::span<const uint8_t> w, size_t pos, std::string& out, size_t& next, std::string& err) {
   out.clear();
   size_t wireLen = 1;  // the final zero label
-  int hops = 0;
+  size_t limit = w.size();
   bool jumped = false;
   for (;;) {
-    if (pos >= w.size()) {
+    if (pos >= limit) {
       err = "name runs past the end at offset " + std::to_string(pos);
       return false;
     }
     uint8_t len = w[pos];
     if ((len & 0xC0) == 0xC0) {
-      if (pos + 1 >= w.size()) {
+      if (pos + 1 >= limit) {
         err = "truncated compression pointer at offset " + std::to_string(pos);
         return false;
       }
       size_t target = static_cast<size_t>(((len & 0x3F) << 8) | w[pos + 1]);
-      if (target >= pos) {
-        err = "compression pointer at offset " + std::to_string(pos) + " does not point backwards";
-        return false;
-      }
-      if (++hops > 127) {
-        err = "too many compression pointers in a name";
+      // A name never lives in the header either: it would change with the ID.
+      if (target >= pos || target < kHeaderSize) {
+        err = "compression pointer at offset " + std::to_string(pos) + " does not point back into the message body";
         return false;
       }
       if (!jumped) next = pos + 2;
       jumped = true;
+      limit = pos;
       pos = target;
       continue;
     }
@@ -79,7 +80,7 @@ bool readName(std::span<const uint8_t> w, size_t pos, std::string& out, size_t& 
       if (!jumped) next = pos + 1;
       return true;
     }
-    if (pos + 1 + len > w.size()) {
+    if (pos + 1 + len > limit) {
       err = "label runs past the end at offset " + std::to_string(pos);
       return false;
     }
@@ -266,6 +267,25 @@ bool parseQuestion(std::string_view wire, uint16_t& id, uint16_t& flags, uint16_
   return true;
 }
 
+bool parseSimpleQuery(std::string_view wire, SimpleQuery& out) {
+  uint16_t qd = 0;
+  if (!parseQuestion(wire, out.id, out.flags, qd, out.question, &out.questionEnd)) return false;
+  std::span<const uint8_t> w(reinterpret_cast<const uint8_t*>(wire.data()), wire.size());
+  uint16_t an = rd16(w, 6), ns = rd16(w, 8), ar = rd16(w, 10);
+  if (qd != 1 || an != 0 || ns != 0 || ar > 1) return false;
+  size_t pos = out.questionEnd;
+  out.udpLimit = 512;
+  if (ar == 1) {
+    // OPT: root name, type 41, class = UDP size, TTL, rdlength, rdata.
+    if (pos + 11 > w.size() || w[pos] != 0 || rd16(w, pos + 1) != kTypeOPT) return false;
+    uint16_t size = rd16(w, pos + 3);
+    size_t rdlen = rd16(w, pos + 9);
+    pos += 11 + rdlen;
+    out.udpLimit = size < 512 ? 512 : size;
+  }
+  return pos == w.size();
+}
+
 std::string canonicalName(std::string_view name) {
   std::string out(name);
   for (char& c : out)
@@ -416,6 +436,20 @@ std::string truncateForUdp(std::string wire, size_t limit) {
   set16(wire, 8, 0);
   set16(wire, 10, 0);
   return wire;
+}
+
+bool responseMatches(std::string_view query, std::string_view response) {
+  uint16_t qid = 0, qflags = 0, qd = 0, rid = 0, rflags = 0, rd = 0;
+  Question q, r;
+  if (!parseQuestion(query, qid, qflags, qd, q, nullptr)) return false;
+  if (!parseQuestion(response, rid, rflags, rd, r, nullptr)) {
+    // A response without a question (some servers answer FORMERR/REFUSED like this)
+    // is accepted when the ID matches and it is a response.
+    return response.size() >= kHeaderSize && getId(response) == qid && (static_cast<uint8_t>(response[2]) & 0x80) &&
+           response[4] == 0 && response[5] == 0;
+  }
+  return rid == qid && (rflags & kFlagQR) && r.type == q.type && r.qclass == q.qclass &&
+         canonicalName(r.name) == canonicalName(q.name);
 }
 
 std::string typeName(uint16_t type) {

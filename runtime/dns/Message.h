@@ -100,6 +100,18 @@ inline ParseResult parse(std::string_view wire) {
 bool parseQuestion(std::string_view wire, uint16_t& id, uint16_t& flags, uint16_t& qdcount, Question& q,
                    size_t* questionEnd);
 
+// The common shape of a query, parsed without allocating records: one question, no
+// answer or authority records, at most an OPT record. False for anything else (then
+// use parse()); true only for a message parse() would accept too.
+struct SimpleQuery {
+  uint16_t id = 0;
+  uint16_t flags = 0;
+  Question question;
+  size_t questionEnd = 0;
+  size_t udpLimit = 512;
+};
+bool parseSimpleQuery(std::string_view wire, SimpleQuery& out);
+
 // Lower-case, no trailing dot: the form used for cache keys and rule matching.
 std::string canonicalName(std::string_view name);
 
@@ -138,6 +150,10 @@ void setAllTtls(std::string& wire, const Message& parsed, uint32_t ttl);
 // The reply cut down for a UDP client that accepts `limit` bytes: header and question
 // only, TC set. Returns the input unchanged when it fits.
 std::string truncateForUdp(std::string wire, size_t limit);
+
+// True when `response` answers `query`: same ID, QR set, the same question (name
+// compared case-insensitively), or no question at all (some servers answer errors so).
+bool responseMatches(std::string_view query, std::string_view response);
 
 // Text of a record type for logs ("A", "AAAA", "TYPE65" ...), and back (case-insensitive;
 // numbers accepted). nullopt for an unknown name.

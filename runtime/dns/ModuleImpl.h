@@ -40,7 +40,6 @@ struct DnsModule::Impl : std::enable_shared_from_this<DnsModule::Impl> {
   Impl(asio::any_io_executor ex, const loader::Artifact& artifact, int domainMapFd, DnsOptions options);
 
   asio::any_io_executor ex;
-  const loader::Artifact& artifact;
   DnsOptions opt;
   std::map<std::string, UpstreamSpec> upstreams;
   Router request, response;

@@ -179,20 +179,6 @@ std::string UpstreamSpec::url() const {
   return scheme + "://" + hostForUrl(host) + ":" + std::to_string(port) + (scheme == "https" ? path : "");
 }
 
-bool responseMatches(std::string_view query, std::string_view response) {
-  uint16_t qid = 0, qflags = 0, qd = 0, rid = 0, rflags = 0, rd = 0;
-  Question q, r;
-  if (!parseQuestion(query, qid, qflags, qd, q, nullptr)) return false;
-  if (!parseQuestion(response, rid, rflags, rd, r, nullptr)) {
-    // A response without a question (some servers answer FORMERR/REFUSED like this)
-    // is accepted when the ID matches and it is a response.
-    return response.size() >= kHeaderSize && getId(response) == qid && (static_cast<uint8_t>(response[2]) & 0x80) &&
-           response[4] == 0 && response[5] == 0;
-  }
-  return rid == qid && (rflags & kFlagQR) && r.type == q.type && r.qclass == q.qclass &&
-         canonicalName(r.name) == canonicalName(q.name);
-}
-
 std::string base64Url(std::string_view data) {
   static const char* abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   std::string out;

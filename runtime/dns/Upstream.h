@@ -74,9 +74,6 @@ class UpstreamError : public std::runtime_error {
 asio::awaitable<std::string> exchange(const UpstreamSpec& up, const asio::ip::address& address, const FlowRoute& route,
                                       const std::string& query, const DialContext& ctx, bool forceTcp = false);
 
-// True when `response` answers `query` (same ID, same question, QR set).
-bool responseMatches(std::string_view query, std::string_view response);
-
 // base64url without padding (RFC 4648 section 5), for DoH GET.
 std::string base64Url(std::string_view data);
 
