@@ -20,6 +20,8 @@ packages=(
   dante-server dante-client shadowsocks-libev v2ray trojan dnsmasq-base iperf3
   curl wget socat bind9-dnsutils openssl iputils-ping procps util-linux
   stunnel4 dnsperf python3-socks python3-protobuf hyperfine
+  # bench/proxy_bench.sh: REDIRECT to ss-redir / v2ray inside the lab's router namespace
+  nftables
 )
 export DEBIAN_FRONTEND=noninteractive
 # Package services must not start on install: every server runs inside the lab's
