@@ -27,7 +27,7 @@
 #endif
 
 /* Bumped on any incompatible change of a struct or map below. */
-#define DAE_ABI_VERSION 2
+#define DAE_ABI_VERSION 3
 
 /* Words of the domain bitmap (32 domain() rule sets per word). The generated
  * code defines it before including the skeleton; userspace should derive it
@@ -131,7 +131,9 @@ DAE_STATIC_ASSERT(sizeof(struct dae_ct_entry) == 24, "dae_ct_entry layout");
  * want the decision can read the first 8 bytes. */
 struct dae_flow_info {
   struct dae_route_result res;
-  __u32 flags; /* DAE_FLOW_F_* */
+  __u16 flags;      /* DAE_FLOW_F_* */
+  __u16 generation; /* dae_params.generation of the program that decided: after a
+                     * reload, names the rule table and outbound table to read res by */
   __u32 pid;   /* WAN: the owning process if known, else 0 */
   char pname[DAE_PNAME_LEN];
   __u8 mac[6];
@@ -166,6 +168,9 @@ enum {
   /* Drop LAN packets addressed to tproxy_port that the program did not steer
    * there itself, so that nobody can use the transparent listener directly. */
   DAE_PARAM_F_PROTECT_TPROXY = 1u << 0,
+  /* Report new-flow decisions and drops through the dae_events ring buffer
+   * (set when the runtime logs at debug or trace; off costs one test per flow). */
+  DAE_PARAM_F_EVENTS = 1u << 1,
 };
 
 /* The single value of dae_params (key 0), written by the runtime before it
@@ -178,7 +183,32 @@ struct dae_params {
   __u32 abi_version;      /* DAE_ABI_VERSION of the runtime that wrote it; informational */
   __u32 tproxy_mark;      /* skb->mark of steered packets: the runtime routes this mark locally */
   __u32 lo_ifindex;       /* loopback, where the host's own proxied packets are re-injected */
+  __u32 generation;       /* which load of this runtime this program is (reloads count up) */
 };
-DAE_STATIC_ASSERT(sizeof(struct dae_params) == 24, "dae_params layout");
+DAE_STATIC_ASSERT(sizeof(struct dae_params) == 28, "dae_params layout");
+
+/* Kernel events (dae_events ring buffer), when DAE_PARAM_F_EVENTS is set. */
+enum {
+  DAE_EVENT_NEW_FLOW = 1, /* a flow's first packet was routed: res, action, flags */
+  DAE_EVENT_DROP = 2,     /* a packet was dropped for `reason` (not the drops of a
+                           * blocked flow after its first packet) */
+};
+enum {
+  DAE_DROP_RULE = 1,        /* the flow's rule says block (reported with its NEW_FLOW) */
+  DAE_DROP_PROTECT = 2,     /* a LAN packet addressed to tproxy_port itself */
+  DAE_DROP_NO_LISTENER = 3, /* hand-off failed: no engine socket to assign it to */
+};
+struct dae_event {
+  struct dae_tuple tuple;
+  struct dae_route_result res; /* zero for a DROP without a decision */
+  __u16 generation;
+  __u8 type;   /* DAE_EVENT_* */
+  __u8 hook;   /* DAE_HOOK_* */
+  __u8 action; /* DAE_ACTION_* */
+  __u8 flags;  /* DAE_FLOW_F_* */
+  __u8 reason; /* DAE_DROP_*, 0 for NEW_FLOW */
+  __u8 pad;
+};
+DAE_STATIC_ASSERT(sizeof(struct dae_event) == 56, "dae_event layout");
 
 #endif /* DAE_ABI_H */

@@ -28,6 +28,7 @@
  * DAE_MAX_IPV6_EXT (8)          IPv6 extension headers walked before giving up.
  * DAE_CT_ENTRIES (65536), DAE_ROUTING_ENTRIES (65536), DAE_DOMAIN_ENTRIES (65536),
  * DAE_SOCK_ENTRIES (65536)      map sizes.
+ * DAE_EVENTS_BYTES (262144)     size of the dae_events ring buffer (a power of 2).
  * DAE_LICENSE ("GPL")           the program's license string (the kernel gates
  *                               some helpers on a GPL-compatible one).
  */
@@ -70,6 +71,9 @@
 #endif
 #ifndef DAE_SOCK_ENTRIES
 #define DAE_SOCK_ENTRIES 65536
+#endif
+#ifndef DAE_EVENTS_BYTES
+#define DAE_EVENTS_BYTES 262144
 #endif
 #ifndef DAE_LICENSE
 #define DAE_LICENSE "GPL"

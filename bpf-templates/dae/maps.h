@@ -51,6 +51,13 @@ struct {
   __type(value, __u64);
 } dae_rule_hits SEC(".maps");
 
+/* Kernel events for the runtime's log (struct dae_event), only while
+ * dae_params has DAE_PARAM_F_EVENTS. A full buffer loses events, never packets. */
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, DAE_EVENTS_BYTES);
+} dae_events SEC(".maps");
+
 /* Load-time parameters (struct dae_params at key 0). */
 struct {
   __uint(type, BPF_MAP_TYPE_ARRAY);

@@ -122,6 +122,28 @@ static __always_inline void dae_count_rule_hit(__u16 rule_index) {
   if (hits) *hits += 1;
 }
 
+/* Reports to the runtime's log through dae_events (only while it asks for
+ * them: DAE_PARAM_F_EVENTS). entry may be NULL for a drop without a decision. */
+static __always_inline void dae_emit_event(const struct dae_params *params, __u8 type, __u8 reason,
+                                           __u32 hook, const struct dae_pkt *pkt,
+                                           const struct dae_ct_entry *entry) {
+  if (!(params->flags & DAE_PARAM_F_EVENTS)) return;
+  struct dae_event *ev = bpf_ringbuf_reserve(&dae_events, sizeof(*ev), 0);
+  if (!ev) return; /* full: the event is lost, the packet is not */
+  dae_memset(ev, 0, sizeof(*ev));
+  dae_memcpy(&ev->tuple, &pkt->tuple, sizeof(ev->tuple));
+  if (entry) {
+    ev->res = entry->res;
+    ev->action = entry->action;
+    ev->flags = entry->flags;
+  }
+  ev->generation = (__u16)params->generation;
+  ev->type = type;
+  ev->hook = (__u8)hook;
+  ev->reason = reason;
+  bpf_ringbuf_submit(ev, 0);
+}
+
 /* Assigns the packet to the engine's transparent listener: the connected
  * socket of an accepted TCP flow when there is one, else the listener on
  * tproxy_port (which accepts it with the original destination as its local
@@ -243,15 +265,21 @@ static __attribute__((noinline)) int dae_process(struct __sk_buff *skb, __u32 ho
 
   /* Nobody may talk to the transparent listener directly from the LAN. */
   if (hook == DAE_HOOK_LAN_INGRESS && (params->flags & DAE_PARAM_F_PROTECT_TPROXY) &&
-      params->tproxy_port != 0 && pkt.tuple.dport == bpf_htons((__u16)params->tproxy_port))
+      params->tproxy_port != 0 && pkt.tuple.dport == bpf_htons((__u16)params->tproxy_port)) {
+    dae_emit_event(params, DAE_EVENT_DROP, DAE_DROP_PROTECT, hook, &pkt, NULL);
     return TC_ACT_SHOT;
+  }
 
   struct dae_ct_key key;
   dae_ct_make_key(&key, &pkt, hook);
   struct dae_ct_entry entry;
+  int verdict;
   switch (dae_ct_lookup(&key, &pkt, &entry)) {
   case DAE_CT_KNOWN:
-    return dae_apply(skb, hook, &pkt, &entry, NULL, params, has_l2);
+    verdict = dae_apply(skb, hook, &pkt, &entry, NULL, params, has_l2);
+    if (verdict == TC_ACT_SHOT && entry.action == DAE_ACTION_HANDOFF)
+      dae_emit_event(params, DAE_EVENT_DROP, DAE_DROP_NO_LISTENER, hook, &pkt, &entry);
+    return verdict;
   case DAE_CT_UNTRACKED:
     return TC_ACT_OK;
   default:
@@ -268,6 +296,8 @@ static __attribute__((noinline)) int dae_process(struct __sk_buff *skb, __u32 ho
   entry.created_ns = bpf_ktime_get_ns();
   dae_ct_store(&key, &entry);
   dae_count_rule_hit(entry.res.rule_index);
+  dae_emit_event(params, DAE_EVENT_NEW_FLOW, entry.action == DAE_ACTION_DROP ? DAE_DROP_RULE : 0, hook,
+                 &pkt, &entry);
 
   if (entry.action != DAE_ACTION_HANDOFF) return dae_apply(skb, hook, &pkt, &entry, NULL, params, has_l2);
   struct dae_flow_info info;
@@ -279,7 +309,11 @@ static __attribute__((noinline)) int dae_process(struct __sk_buff *skb, __u32 ho
   dae_memcpy(info.mac, ctx.mac, sizeof(info.mac));
   info.dscp = ctx.dscp;
   info.hook = (__u8)hook;
-  return dae_apply(skb, hook, &pkt, &entry, &info, params, has_l2);
+  info.generation = (__u16)params->generation;
+  verdict = dae_apply(skb, hook, &pkt, &entry, &info, params, has_l2);
+  if (verdict == TC_ACT_SHOT)
+    dae_emit_event(params, DAE_EVENT_DROP, DAE_DROP_NO_LISTENER, hook, &pkt, &entry);
+  return verdict;
 }
 
 /* LAN: traffic of the clients behind a lan_interface, at tc ingress. */

@@ -28,10 +28,16 @@ constexpr uint32_t kDaeTcPriority = 0xdae;
 
 bpf_tc_attach_point point(TcDirection d) { return d == TcDirection::Ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS; }
 
+uint32_t programIdOf(int progFd) {
+  bpf_prog_info info{};
+  uint32_t len = sizeof info;
+  return bpf_obj_get_info_by_fd(progFd, &info, &len) == 0 ? info.id : 0;
+}
+
 }  // namespace
 
 TcAttachment::TcAttachment(int progFd, const std::string& ifname, TcDirection dir)
-    : ifname_(ifname), ifindex_(interfaceIndex(ifname)), dir_(dir) {
+    : ifname_(ifname), ifindex_(interfaceIndex(ifname)), dir_(dir), progId_(programIdOf(progFd)) {
   LIBBPF_OPTS(bpf_link_create_opts, opts);
   int type = dir == TcDirection::Ingress ? kBpfTcxIngress : kBpfTcxEgress;
   linkFd_ = bpf_link_create(progFd, ifindex_, static_cast<bpf_attach_type>(type), &opts);
@@ -50,6 +56,20 @@ TcAttachment::TcAttachment(int progFd, const std::string& ifname, TcDirection di
     throw std::system_error(-err, std::generic_category(),
                             "cannot attach to " + ifname + " (tcx: " + std::strerror(tcxErr) + ", tc filter)");
   classic_ = true;
+}
+
+void TcAttachment::replaceProgram(int progFd) {
+  if (linkFd_ >= 0) {
+    if (bpf_link_update(linkFd_, progFd, nullptr) != 0)
+      throw std::system_error(errno, std::generic_category(), "cannot update the tcx link on " + ifname_);
+  } else {
+    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex_, .attach_point = point(dir_));
+    LIBBPF_OPTS(bpf_tc_opts, tc, .prog_fd = progFd, .flags = BPF_TC_F_REPLACE, .handle = kDaeTcHandle,
+                .priority = kDaeTcPriority);
+    if (int err = bpf_tc_attach(&hook, &tc); err)
+      throw std::system_error(-err, std::generic_category(), "cannot replace the tc filter on " + ifname_);
+  }
+  progId_ = programIdOf(progFd);
 }
 
 TcAttachment::~TcAttachment() {
@@ -86,6 +106,12 @@ CgroupAttachment::CgroupAttachment(bpf_program* prog, const std::string& cgroupP
   if (!link_)
     throw std::system_error(err, std::generic_category(),
                             std::string("cannot attach ") + bpf_program__name(prog) + " to cgroup " + cgroupPath);
+}
+
+void CgroupAttachment::replaceProgram(bpf_program* prog) {
+  if (int err = bpf_link__update_program(link_, prog); err)
+    throw std::system_error(-err, std::generic_category(),
+                            std::string("cannot update the cgroup link of ") + bpf_program__name(prog));
 }
 
 CgroupAttachment::~CgroupAttachment() {

@@ -4,6 +4,7 @@
 // the kernel when the process dies, so a SIGKILL leaves nothing attached;
 // classic filters are found and removed by the next start (removeStaleTcFilters).
 #pragma once
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,11 +25,19 @@ class TcAttachment {
   const std::string& interface() const { return ifname_; }
   TcDirection direction() const { return dir_; }
   bool usesTcx() const { return linkFd_ >= 0; }
+  // The kernel's id of the attached program.
+  uint32_t programId() const { return progId_; }
+  // Replaces the program in one step, with no moment in which none is attached: a
+  // tcx link is updated (bpf_link_update), a classic filter replaced in place
+  // (same handle and priority, BPF_TC_F_REPLACE). Throws on failure, leaving the
+  // old program attached.
+  void replaceProgram(int progFd);
 
  private:
   std::string ifname_;
   int ifindex_ = 0;
   TcDirection dir_;
+  uint32_t progId_ = 0;
   int linkFd_ = -1;         // tcx link
   bool classic_ = false;    // classic filter (handle/priority kDaeTcHandle/kDaeTcPriority)
   bool createdQdisc_ = false;
@@ -44,6 +53,8 @@ class CgroupAttachment {
   ~CgroupAttachment();
   CgroupAttachment(const CgroupAttachment&) = delete;
   CgroupAttachment& operator=(const CgroupAttachment&) = delete;
+  // Replaces the program of the link in one step (bpf_link_update).
+  void replaceProgram(bpf_program* prog);
 
  private:
   bpf_link* link_ = nullptr;

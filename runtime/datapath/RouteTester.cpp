@@ -168,15 +168,7 @@ RouteAnswer RouteTester::route(const RouteSpec& spec) {
 }
 
 std::vector<uint64_t> RouteTester::ruleHits() const {
-  int fd = object_.mapFd("dae_rule_hits");
-  uint32_t n = artifact_.meta.rule_count() + 1;
-  int cpus = libbpf_num_possible_cpus();
-  std::vector<uint64_t> out(n, 0), percpu(cpus > 0 ? cpus : 1);
-  for (uint32_t i = 0; i < n; ++i) {
-    if (bpf_map_lookup_elem(fd, &i, percpu.data()) != 0) continue;
-    for (uint64_t v : percpu) out[i] += v;
-  }
-  return out;
+  return loader::readRuleHits(object_.mapFd("dae_rule_hits"), artifact_.meta.rule_count() + 1);
 }
 
 }  // namespace dae::datapath

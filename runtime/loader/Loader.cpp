@@ -2,6 +2,8 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -89,7 +91,51 @@ Artifact Artifact::fromFile(const std::string& path) {
   }
 }
 
-BpfObject::BpfObject(const Artifact& artifact, const std::vector<std::string>& programs) {
+UniqueFd::~UniqueFd() {
+  if (fd_ >= 0) close(fd_);
+}
+
+UniqueFd& UniqueFd::operator=(UniqueFd&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) close(fd_);
+    fd_ = o.release();
+  }
+  return *this;
+}
+
+std::string mapReuseMismatch(bpf_object* obj, const std::string& name, int fd) {
+  const bpf_map* m = bpf_object__find_map_by_name(obj, name.c_str());
+  if (!m) return "the new program has no map " + name;
+  bpf_map_info info{};
+  uint32_t len = sizeof info;
+  if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0)
+    return "cannot inspect the running map " + name + ": " + std::strerror(errno);
+  auto differs = [&](const char* what, uint64_t running, uint64_t next) {
+    return "map " + name + ": " + what + " " + std::to_string(running) + " in the running program, " +
+           std::to_string(next) + " in the new one";
+  };
+  if (info.type != static_cast<uint32_t>(bpf_map__type(m))) return differs("type", info.type, bpf_map__type(m));
+  if (info.key_size != bpf_map__key_size(m)) return differs("key size", info.key_size, bpf_map__key_size(m));
+  if (info.value_size != bpf_map__value_size(m))
+    return differs("value size", info.value_size, bpf_map__value_size(m));
+  if (info.max_entries != bpf_map__max_entries(m))
+    return differs("max_entries", info.max_entries, bpf_map__max_entries(m));
+  if (info.map_flags != bpf_map__map_flags(m)) return differs("flags", info.map_flags, bpf_map__map_flags(m));
+  return "";
+}
+
+std::vector<uint64_t> readRuleHits(int fd, uint32_t count) {
+  int cpus = libbpf_num_possible_cpus();
+  std::vector<uint64_t> out(count, 0), percpu(cpus > 0 ? static_cast<size_t>(cpus) : 1);
+  if (fd < 0) return out;
+  for (uint32_t i = 0; i < count; ++i) {
+    if (bpf_map_lookup_elem(fd, &i, percpu.data()) != 0) continue;
+    for (uint64_t v : percpu) out[i] += v;
+  }
+  return out;
+}
+
+BpfObject::BpfObject(const Artifact& artifact, const std::vector<std::string>& programs, const MapReuse& reuse) {
   LibbpfLogCapture capture;
   LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "dae_rules");
   obj_ = bpf_object__open_mem(artifact.elf.data(), artifact.elf.size(), &opts);
@@ -99,6 +145,16 @@ BpfObject::BpfObject(const Artifact& artifact, const std::vector<std::string>& p
     bpf_object__for_each_program(prog, obj_) {
       bool wanted = std::find(programs.begin(), programs.end(), bpf_program__name(prog)) != programs.end();
       bpf_program__set_autoload(prog, wanted);
+    }
+  }
+  for (const auto& [name, fd] : reuse) {
+    std::string why = mapReuseMismatch(obj_, name, fd);
+    if (why.empty() && bpf_map__reuse_fd(bpf_object__find_map_by_name(obj_, name.c_str()), fd) != 0)
+      why = "cannot take over map " + name + ": " + std::strerror(errno);
+    if (!why.empty()) {
+      bpf_object__close(obj_);
+      obj_ = nullptr;
+      throw LoadError("the new program is not compatible with the running one: " + why, "");
     }
   }
   if (int err = bpf_object__load(obj_); err) {
@@ -133,6 +189,14 @@ int BpfObject::programFd(const std::string& name) const {
 int BpfObject::mapFd(const std::string& name) const {
   bpf_map* m = bpf_object__find_map_by_name(obj_, name.c_str());
   return m ? bpf_map__fd(m) : -1;
+}
+
+UniqueFd BpfObject::dupMap(const std::string& name) const {
+  int fd = mapFd(name);
+  if (fd < 0) throw LoadError("map " + name + " is not in the object", "");
+  int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) throw LoadError("cannot duplicate the fd of map " + name + ": " + std::strerror(errno), "");
+  return UniqueFd(copy);
 }
 
 std::vector<ProgramInfo> BpfObject::programs() const {
