@@ -72,6 +72,10 @@ int runProxy(const dae::loader::Artifact& artifact, const std::string& cgroupPat
   auto onFailure = [&groups](const std::string& group, const std::shared_ptr<dae::outbound::Dialer>& node) {
     groups.reportFailure(group, node);
   };
+  // The DNS module (inside the engine) writes answers to dae_domain_map and dials
+  // upstreams routed to a group through the group's node.
+  engineOptions.domainMapFd = datapath.object().mapFd("dae_domain_map");
+  engineOptions.dns.pickNode = picker;
   dae::engine::Engine engine(io, artifact, engineOptions,
                              dae::engine::makeOutboundResolver(io.get_executor(), options.soMarkFromDae, picker,
                                                                onFailure));

@@ -692,12 +692,45 @@ void DnsModule::stop() {
   boost::system::error_code ec;
   for (auto& s : m.udpSockets) s->close(ec);
   for (auto& a : m.acceptors) a->close(ec);
-  if (m.sweeper) m.sweeper->cancel();
+  // Destroying the timer aborts the sweeper's wait (it then returns without touching
+  // it); a later start() begins a new one.
+  m.sweeper.reset();
 }
 
 asio::awaitable<std::string> DnsModule::answer(std::string query, ClientInfo from) {
   std::shared_ptr<Impl> self = impl_;
   co_return co_await self->answer(query, from);
+}
+
+namespace {
+asio::awaitable<std::string> finishLater(std::shared_ptr<DnsModule::Impl> self, Prepared p, ClientInfo from) {
+  co_return co_await self->finishSlow(p, from);
+}
+}  // namespace
+
+std::optional<std::string> DnsModule::answerFromCache(std::string_view query, const ClientInfo& from,
+                                                      std::optional<asio::awaitable<std::string>>& rest) {
+  Impl& m = *impl_;
+  Prepared p;
+  std::string reply;
+  if (m.prepare(query, from, p, reply)) return reply;
+  if (auto cached = m.fromCache(p)) return cached;
+  p.query.assign(query);
+  rest.emplace(finishLater(impl_, std::move(p), from));
+  return std::nullopt;
+}
+
+bool DnsModule::sendFromListener(const asio::ip::udp::endpoint& from, const asio::ip::udp::endpoint& to,
+                                 std::string_view reply) {
+  for (const auto& s : impl_->udpSockets) {
+    boost::system::error_code ec;
+    if (s->local_endpoint(ec) != from || ec) continue;
+    s->send_to(asio::buffer(reply.data(), reply.size()), to, 0, ec);
+    if (ec && ec != asio::error::would_block)
+      spdlog::debug("DNS udp reply to {}: {}", to.address().to_string(), ec.message());
+    return true;
+  }
+  return false;
 }
 
 asio::awaitable<std::vector<asio::ip::address>> DnsModule::resolve(std::string host, InternalLookup who) {

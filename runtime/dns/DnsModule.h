@@ -84,9 +84,20 @@ class DnsModule {
   // The reply to `query` (one DNS message, without the TCP length prefix), or "" when
   // nothing should be sent (not a query at all). Pass named locals (GCC 12 co_await bug).
   asio::awaitable<std::string> answer(std::string query, ClientInfo from);
-  // The same without suspending when the cache can answer; nullopt otherwise (then
-  // call answer()). For the engine's UDP fast path.
-  std::optional<std::string> answerFromCache(std::string_view query, const ClientInfo& from);
+  // The same, without suspending when no upstream is needed (a cache hit, reject, a
+  // malformed or looping query): the reply ("" = send nothing). Otherwise nullopt, and
+  // `rest` receives the remaining work (the upstream exchange) to co_await or spawn;
+  // it owns what it needs. The query is parsed and counted once either way. For the
+  // engine's UDP fast path: no coroutine per cached answer.
+  std::optional<std::string> answerFromCache(std::string_view query, const ClientInfo& from,
+                                             std::optional<asio::awaitable<std::string>>& rest);
+
+  // Sends `reply` to `to` from the dns.bind UDP socket bound to exactly `from`, if there
+  // is one (true). The engine answers hijacked queries from their original destination;
+  // when that is a dns.bind address, a second socket bound there would steal the
+  // listener's datagrams.
+  bool sendFromListener(const asio::ip::udp::endpoint& from, const asio::ip::udp::endpoint& to,
+                        std::string_view reply);
 
   // The runtime's own lookups (subscription fetches, node hosts), routed by sub(),
   // node(), subnode() and the qname/qtype rules; `asis` means the bootstrap resolvers.

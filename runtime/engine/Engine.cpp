@@ -7,9 +7,11 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <chrono>
 #include <cstring>
 #include <list>
@@ -19,6 +21,7 @@
 
 #include "dae/abi.h"
 #include "engine/Relay.h"
+#include "outbound/Deadline.h"
 
 namespace dae::engine {
 
@@ -46,7 +49,6 @@ asio::ip::address unmapped(const asio::ip::address& a) {
 }
 
 std::string text(const asio::ip::address& a, uint16_t port) {
-  a.is_v6() ? void() : void();
   return a.is_v6() ? "[" + a.to_string() + "]:" + std::to_string(port) : a.to_string() + ":" + std::to_string(port);
 }
 
@@ -55,7 +57,12 @@ std::string text(const asio::ip::address& a, uint16_t port) {
 struct Engine::Impl {
   Impl(asio::io_context& io, const loader::Artifact& artifact, EngineOptions options,
        std::shared_ptr<UpstreamResolver> upstreams, EngineCounters& counters)
-      : io(io), artifact(artifact), options(options), upstreams(std::move(upstreams)), counters(counters) {}
+      : io(io), artifact(artifact), options(options), upstreams(std::move(upstreams)), counters(counters) {
+    dns::DnsOptions dnsOptions = options.dns;
+    if (dnsOptions.soMark == 0) dnsOptions.soMark = options.soMark;
+    dnsModule = std::make_unique<dns::DnsModule>(io.get_executor(), artifact, options.domainMapFd,
+                                                 std::move(dnsOptions));
+  }
 
   asio::io_context& io;
   const loader::Artifact& artifact;
@@ -64,12 +71,14 @@ struct Engine::Impl {
   EngineCounters& counters;
   std::list<tcp::acceptor> acceptors;  // a list: the accept loops hold references
   std::vector<std::unique_ptr<udp::socket>> udpListeners;
+  std::unique_ptr<dns::DnsModule> dnsModule;
   bool stopping = false;
 
   // ---- the kernel's decision -------------------------------------------------
 
+  // `fromHost`, when given, tells whether the flow is the host's own (WAN hook).
   std::optional<Route> lookupRoute(const asio::ip::address& src, uint16_t sport, const asio::ip::address& dst,
-                                   uint16_t dport, uint8_t proto) {
+                                   uint16_t dport, uint8_t proto, bool* fromHost = nullptr) {
     dae_tuple t{};
     auto s = mapped(src), d = mapped(dst);
     std::memcpy(t.sip, s.data(), 16);
@@ -84,6 +93,7 @@ struct Engine::Impl {
                                                                       : "#" + std::to_string(info.res.outbound);
     r.mark = info.res.mark;
     r.dns = (info.flags & DAE_FLOW_F_DNS) != 0;
+    if (fromHost) *fromHost = info.hook == DAE_HOOK_WAN_EGRESS;
     return r;
   }
 
@@ -132,10 +142,16 @@ struct Engine::Impl {
     client.set_option(tcp::no_delay(true), ec);
     asio::ip::address src = unmapped(peer.address()), dst = unmapped(local.address());
     std::string flow = "tcp " + text(src, peer.port()) + " -> " + text(dst, local.port());
-    auto route = lookupRoute(src, peer.port(), dst, local.port(), IPPROTO_TCP);
+    bool fromHost = false;
+    auto route = lookupRoute(src, peer.port(), dst, local.port(), IPPROTO_TCP, &fromHost);
     if (!route) {
       ++counters.tcpFailed;
       spdlog::warn("{}: no routing decision from the kernel for this flow; closing", flow);
+      co_return;
+    }
+    if (route->dns) {
+      dns::ClientInfo ci = dnsClient(src, peer.port(), dst, local.port(), true, *route, fromHost);
+      co_await serveDnsTcp(client, ci, flow);
       co_return;
     }
     std::string via;
@@ -235,21 +251,30 @@ struct Engine::Impl {
         }
         if (!origDst) continue;
         ++counters.udpPackets;
+        bool fromHost = false;
+        auto route = lookupRoute(client.address(), client.port(), origDst->address(), origDst->port(), IPPROTO_UDP,
+                                 &fromHost);
+        if (!route) {
+          spdlog::warn("udp {} -> {}: no routing decision from the kernel for this flow; dropped",
+                       text(client.address(), client.port()), text(origDst->address(), origDst->port()));
+          continue;
+        }
+        if (route->dns) {
+          // Answered here when the cache can: no coroutine, no copy of the query.
+          handleDnsDatagram(client, *origDst, std::string_view(buf.data(), static_cast<size_t>(n)), *route, fromHost);
+          continue;
+        }
         std::string payload(buf.data(), static_cast<size_t>(n));
-        co_await handleDatagram(client, *origDst, std::move(payload), v6);
+        Route r = *route;  // a named local: GCC 12 co_await bug
+        co_await handleDatagram(client, *origDst, std::move(payload), v6, r);
       }
     }
   }
 
   asio::awaitable<void> handleDatagram(const udp::endpoint& client, const udp::endpoint& dst, std::string payload,
-                                       bool v6) {
+                                       bool v6, Route route) {
     std::string flow = "udp " + text(client.address(), client.port()) + " -> " + text(dst.address(), dst.port());
-    auto route = lookupRoute(client.address(), client.port(), dst.address(), dst.port(), IPPROTO_UDP);
-    if (!route) {
-      spdlog::warn("{}: no routing decision from the kernel for this flow; dropped", flow);
-      co_return;
-    }
-    auto key = std::make_pair(client, route->outbound + "/" + std::to_string(route->mark));
+    auto key = std::make_pair(client, route.outbound + "/" + std::to_string(route.mark));
     auto it = sessions.find(key);
     std::shared_ptr<UdpSession> session;
     if (it == sessions.end()) {
@@ -258,13 +283,13 @@ struct Engine::Impl {
       session->timeout = dst.port() == 53 ? options.dnsIdle : options.udpIdle;
       std::string via;
       try {
-        session->upstream = co_await upstreams->openUdp(*route, v6 || dst.address().is_v6(), via);
+        session->upstream = co_await upstreams->openUdp(route, v6 || dst.address().is_v6(), via);
       } catch (const std::exception& e) {
-        spdlog::warn("{} outbound={}: cannot open a UDP session: {}", flow, route->outbound, e.what());
+        spdlog::warn("{} outbound={}: cannot open a UDP session: {}", flow, route.outbound, e.what());
         co_return;
       }
       ++counters.udpSessions;
-      spdlog::info("{} outbound={} via={} (new UDP session)", flow, route->outbound, via);
+      spdlog::info("{} outbound={} via={} (new UDP session)", flow, route.outbound, via);
       sessions[key] = session;
       asio::co_spawn(io, udpReplies(session, key), asio::detached);
     } else {
@@ -289,6 +314,7 @@ struct Engine::Impl {
     s->set_option(udp::socket::reuse_address(true));
     if (options.soMark) setIntOption(fd, SOL_SOCKET, SO_MARK, static_cast<int>(options.soMark), "SO_MARK");
     s->bind(from);
+    s->non_blocking(true);  // the DNS fast path sends without waiting; a full buffer drops, as UDP may
     replySockets[from] = s;
     return s;
   }
@@ -322,6 +348,95 @@ struct Engine::Impl {
     }
     sessions.erase(key);
   }
+
+  // ---- DNS: flows the kernel marked DAE_FLOW_F_DNS --------------------------------
+
+  static dns::ClientInfo dnsClient(const asio::ip::address& src, uint16_t sport, const asio::ip::address& dst,
+                                   uint16_t dport, bool tcp, const Route& route, bool fromHost) {
+    dns::ClientInfo ci;
+    ci.source = src;
+    ci.sourcePort = sport;
+    ci.destination = dst;  // the server the client asked: what `asis` asks, dialled as the flow was routed
+    ci.destinationPort = dport;
+    ci.tcp = tcp;
+    ci.outbound = route.outbound;
+    ci.mark = route.mark;
+    ci.fromHost = fromHost;
+    return ci;
+  }
+
+  void handleDnsDatagram(const udp::endpoint& client, const udp::endpoint& dst, std::string_view query,
+                         const Route& route, bool fromHost) {
+    ++counters.dnsUdpQueries;
+    dns::ClientInfo ci = dnsClient(client.address(), client.port(), dst.address(), dst.port(), false, route, fromHost);
+    std::optional<asio::awaitable<std::string>> rest;
+    if (auto reply = dnsModule->answerFromCache(query, ci, rest)) {
+      sendDnsReply(dst, client, *reply);
+      return;
+    }
+    asio::co_spawn(io, dnsUdpSlow(std::move(*rest), dst, client), [](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& x) {
+        spdlog::warn("DNS query over udp: {}", x.what());
+      }
+    });
+  }
+
+  asio::awaitable<void> dnsUdpSlow(asio::awaitable<std::string> rest, udp::endpoint from, udp::endpoint to) {
+    std::string reply = co_await std::move(rest);
+    if (!stopping) sendDnsReply(from, to, reply);
+  }
+
+  // The reply leaves from the query's original destination, as the client expects.
+  void sendDnsReply(const udp::endpoint& from, const udp::endpoint& to, std::string_view reply) {
+    if (reply.empty()) return;
+    if (dnsModule->sendFromListener(from, to, reply)) return;
+    boost::system::error_code ec;
+    try {
+      replySocket(from)->send_to(asio::buffer(reply.data(), reply.size()), to, 0, ec);
+    } catch (const std::exception& e) {
+      spdlog::warn("DNS reply from {} to {}: {}", text(from.address(), from.port()), text(to.address(), to.port()),
+                   e.what());
+      return;
+    }
+    if (ec && ec != asio::error::would_block)
+      spdlog::debug("DNS reply from {} to {}: {}", text(from.address(), from.port()), text(to.address(), to.port()),
+                    ec.message());
+  }
+
+  // RFC 1035 4.2.2 / RFC 7766: length-prefixed messages, several per connection,
+  // answered in order; the connection closes after dnsIdle without a complete query.
+  asio::awaitable<void> serveDnsTcp(tcp::socket& client, dns::ClientInfo ci, std::string flow) {
+    ++counters.dnsTcpConnections;
+    tcp::socket* sock = &client;
+    unsigned answered = 0;
+    boost::system::error_code ec;
+    while (!stopping) {
+      outbound::Deadline idle(io.get_executor(), options.dnsIdle, [sock] {
+        boost::system::error_code ignored;
+        sock->close(ignored);
+      });
+      uint8_t len[2];
+      co_await asio::async_read(client, asio::buffer(len), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+      std::string query(static_cast<size_t>((len[0] << 8) | len[1]), '\0');
+      co_await asio::async_read(client, asio::buffer(query), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+      std::string reply = co_await dnsModule->answer(query, ci);
+      if (reply.empty()) continue;
+      std::string framed;
+      framed.reserve(reply.size() + 2);
+      framed.push_back(static_cast<char>(reply.size() >> 8));
+      framed.push_back(static_cast<char>(reply.size() & 0xFF));
+      framed += reply;
+      co_await asio::async_write(client, asio::buffer(framed), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+      ++answered;
+    }
+    spdlog::debug("{} (DNS over TCP) closed after {} answers", flow, answered);
+  }
 };
 
 Engine::Engine(asio::io_context& io, const loader::Artifact& artifact, EngineOptions options,
@@ -335,6 +450,26 @@ void Engine::start() {
   impl_->openTcp(true);
   impl_->openUdp(false);
   impl_->openUdp(true);
+  impl_->dnsModule->start();  // dns.bind listeners, upstream loop checks, cache sweeper
+}
+
+dns::DnsModule& Engine::dns() { return *impl_->dnsModule; }
+
+void Engine::reloadDns(const loader::Artifact& artifact, int domainMapFd) {
+  Impl& m = *impl_;
+  dns::DnsOptions dnsOptions = m.options.dns;
+  if (dnsOptions.soMark == 0) dnsOptions.soMark = m.options.soMark;
+  auto next = std::make_unique<dns::DnsModule>(m.io.get_executor(), artifact, domainMapFd, std::move(dnsOptions));
+  // The old listeners close first: a TCP port cannot be bound twice.
+  m.dnsModule->stop();
+  try {
+    next->start();
+  } catch (const std::exception& e) {
+    m.dnsModule->start();  // the running module stays, listeners reopened
+    throw std::runtime_error(std::string("DNS module of the new program: ") + e.what());
+  }
+  m.options.domainMapFd = domainMapFd;
+  m.dnsModule = std::move(next);
 }
 
 void Engine::stop() {
@@ -344,6 +479,13 @@ void Engine::stop() {
   for (auto& a : impl_->acceptors) a.close(ec);
   for (auto& u : impl_->udpListeners) u->close(ec);
   for (auto& [k, s] : impl_->sessions) s->upstream->close();
+  impl_->dnsModule->stop();
+  dns::DnsStats d = impl_->dnsModule->stats();
+  spdlog::info("DNS: {} queries ({} hijacked over udp, {} tcp connections), {} cache hits ({} stale), {} upstream "
+               "queries ({} failed), {} rejected, {} malformed, {} loops, {} dae_domain_map writes, {} cached",
+               d.queries, counters_.dnsUdpQueries.load(), counters_.dnsTcpConnections.load(), d.cacheHits,
+               d.staleHits, d.upstreamQueries, d.upstreamFailures, d.rejected, d.malformed, d.loops, d.mapWrites,
+               d.cacheEntries);
 }
 
 }  // namespace dae::engine

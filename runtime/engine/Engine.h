@@ -2,7 +2,8 @@
 // listeners on tproxy_port, learns each flow's original destination from its
 // socket and the kernel's routing decision from dae_routing_result, dials the
 // outbound and relays. Listeners, per-flow handling and upstream dialing are kept
-// apart (as Envoy's listeners / filters / upstreams).
+// apart (as Envoy's listeners / filters / upstreams). Port-53 flows the kernel marks
+// DAE_FLOW_F_DNS are answered by the DNS module the engine owns (docs/dns.md).
 #pragma once
 #include <boost/asio/io_context.hpp>
 #include <atomic>
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "dns/DnsModule.h"
 #include "engine/Upstream.h"
 #include "loader/Loader.h"
 
@@ -23,11 +25,16 @@ struct EngineOptions {
   uint32_t soMark = 0;           // SO_MARK of every socket the engine opens
   int routingMapFd = -1;         // dae_routing_result
   std::chrono::seconds udpIdle{60};
-  std::chrono::seconds dnsIdle{17};
+  std::chrono::seconds dnsIdle{17};  // also the idle timeout of a TCP DNS connection
+  int domainMapFd = -1;              // dae_domain_map: the DNS module writes answers there
+  // The DNS module's options: pickNode (the groups' node picker), geo, bootstrap...
+  // soMark defaults to the engine's own.
+  dns::DnsOptions dns;
 };
 
 struct EngineCounters {
   std::atomic<uint64_t> tcpAccepted{0}, tcpFailed{0}, udpSessions{0}, udpPackets{0};
+  std::atomic<uint64_t> dnsUdpQueries{0}, dnsTcpConnections{0};  // hijacked DNS handed to the module
 };
 
 class Engine {
@@ -38,10 +45,19 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // Opens the listeners (throws with a clear message, e.g. when the port is in use).
+  // Opens the listeners and the DNS module's dns.bind (throws with a clear message,
+  // e.g. when a port is in use).
   void start();
   void stop();
   const EngineCounters& counters() const { return counters_; }
+  // The DNS module answering hijacked queries and dns.bind (for stats).
+  dns::DnsModule& dns();
+  // For a reloaded program: a new DNS module built from its dns section and domain()
+  // sets, writing to its dae_domain_map (the module reads the artifact only here). The
+  // cache starts empty and dns.bind is reopened; queries in flight finish on the old
+  // module. Throws, keeping the running module, when the new one cannot be built or
+  // its listeners cannot be opened.
+  void reloadDns(const loader::Artifact& artifact, int domainMapFd);
 
  private:
   struct Impl;

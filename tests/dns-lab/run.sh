@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/dns-lab/run.sh BUILD_DIR: the DNS module against real upstreams, in network
+# tests/dns-lab/run.sh [BUILD_DIR]: the DNS module against real upstreams, in network
 # namespaces of its own.
 #
 #   daedns-PID-c  198.18.0.1 fd00:dae:1::1   dns_lab serve (DnsModule, dns.bind 198.18.0.1:53)
@@ -18,8 +18,10 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-[ $# -eq 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
-BUILD=$(cd "$1" 2>/dev/null && pwd) || { echo "dns-lab: no build directory $1" >&2; exit 2; }
+# The build directory: the argument, else $BUILD_DIR (tools/run-tests.sh), else build/.
+[ $# -le 1 ] || { echo "usage: $0 [BUILD_DIR]" >&2; exit 2; }
+build_arg=${1:-${BUILD_DIR:-$here/../../build}}
+BUILD=$(cd "$build_arg" 2>/dev/null && pwd) || { echo "dns-lab: no build directory $build_arg" >&2; exit 2; }
 DAEC=$BUILD/bin/daec
 LAB=$BUILD/bin/dns_lab
 pass=0

@@ -520,3 +520,45 @@ TEST_F(DnsModuleTest, OwnLookupsRoutedByNode) {
   auto lit = run(io, module->resolve("198.18.7.7", hk));
   EXPECT_EQ(lit.at(0).to_string(), "198.18.7.7");
 }
+
+// The engine's UDP fast path: answered at once from the cache (or a reject), the rest
+// handed back as an awaitable; every query parsed and counted once.
+TEST_F(DnsModuleTest, AnswerFromCacheFastPath) {
+  make();
+  ClientInfo from;
+  from.source = asio::ip::make_address("198.18.0.2");
+  std::string q1 = buildQuery(0x2222, "www.example.test", kTypeA);
+  std::optional<asio::awaitable<std::string>> rest;
+  auto now = module->answerFromCache(q1, from, rest);
+  ASSERT_FALSE(now);
+  ASSERT_TRUE(rest);
+  Message first = parsed(run(io, std::move(*rest)));
+  EXPECT_EQ(first.id, 0x2222);
+  ASSERT_EQ(first.answers.size(), 1u);
+  EXPECT_EQ(up1->queries, 1);
+
+  std::string q2 = buildQuery(0x3333, "WWW.example.test", kTypeA);
+  std::optional<asio::awaitable<std::string>> rest2;
+  auto cached = module->answerFromCache(q2, from, rest2);
+  ASSERT_TRUE(cached);
+  EXPECT_FALSE(rest2);
+  Message second = parsed(*cached);
+  EXPECT_EQ(second.id, 0x3333);
+  EXPECT_EQ(second.questions.at(0).name, "WWW.example.test");  // the client's case
+  ASSERT_EQ(second.answers.size(), 1u);
+  EXPECT_EQ(up1->queries, 1);
+
+  std::optional<asio::awaitable<std::string>> rest3;
+  auto rejected = module->answerFromCache(buildQuery(7, "blocked.test", kTypeA), from, rest3);
+  ASSERT_TRUE(rejected);
+  EXPECT_EQ(parsed(*rejected).answers.size(), 0u);
+  std::optional<asio::awaitable<std::string>> rest4;
+  auto malformed = module->answerFromCache(std::string("\x12\x34\x01", 3), from, rest4);
+  ASSERT_TRUE(malformed);
+  EXPECT_TRUE(malformed->empty());  // too short to answer
+
+  DnsStats s = module->stats();
+  EXPECT_EQ(s.queries, 4u);
+  EXPECT_EQ(s.cacheHits, 1u);
+  EXPECT_EQ(s.upstreamQueries, 1u);
+}
