@@ -39,6 +39,8 @@ const std::vector<OptionSpec>& globalOptionSpecs() {
       {"bandwidth_max_rx", T::Bandwidth, "0", {}, "downlink bandwidth for protocols that use it"},
       {"udphop_interval", T::Duration, "30s", {}, "port hopping interval for protocols that use it"},
       {"bpf_conn_state_map_size", T::Uint32, "262144", {}, "entries of the kernel's connection-state map"},
+      // Not in upstream dae (docs/runtime.md).
+      {"metrics_listen", T::IpPort, "", {}, "ip:port of the runtime's Prometheus metrics endpoint (off when empty)"},
   };
   return specs;
 }

@@ -1,10 +1,14 @@
 // dae-runtime: loads a compiled rules.o (or compiles a config in-process) and runs
 // it. A thin command line over the runtime libraries.
+//   dae-runtime --program rules.o | -c CONFIG.dae [--cgroup PATH] [--control ADDR] [--config-dir DIR]
 //   dae-runtime --program rules.o --route 'SPEC' [--route ...] [--verbose] [--hits]
 //   dae-runtime --program rules.o --route -        (SPECs from stdin, one per line)
 //   dae-runtime --program rules.o --check          (load into the verifier and exit)
-//   dae-runtime -c CONFIG.dae ...                  (compile in-process first)
-// Exit status: 0 ok, 1 a bad SPEC or a refused program, 2 usage or internal error.
+//   dae-runtime reload|status|metrics [--control ADDR]   (ask the running instance)
+// Exit status: 0 ok, 1 a bad SPEC, a refused program or a failed reload, 2 usage or
+// internal error.
+#include <csignal>
+#include <filesystem>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -15,18 +19,16 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
-#include "datapath/Datapath.h"
+#include "control/ControlSocket.h"
+#include "dae-runtime/Runtime.h"
 #include "datapath/RouteTester.h"
-#include "driver/Pipeline.h"
-#include "engine/Engine.h"
-#include "engine/OutboundResolver.h"
-#include "group/Groups.h"
 #include "loader/Loader.h"
 
 namespace {
 
 void usage(std::ostream& out) {
   out << "usage: dae-runtime (--program rules.o | -c CONFIG.dae) [options]\n"
+         "       dae-runtime reload|status|metrics [--control ADDR]\n"
          "\n"
          "  --program FILE   a rules.o compiled by daec\n"
          "  -c FILE          compile FILE in-process (same compiler as daec)\n"
@@ -40,66 +42,70 @@ void usage(std::ostream& out) {
          "  --hits           with --route: print per-rule hit counters at the end\n"
          "  --cgroup PATH    attach the socket hooks (pname) to this cgroup v2 directory\n"
          "                   instead of the root\n"
+         "  --config-dir DIR where file:// subscriptions and persisted copies (persist.d/)\n"
+         "                   live; default: the directory of -c FILE or of --program FILE\n"
+         "  --control ADDR   the control socket: a path, or @NAME for an abstract socket\n"
+         "                   of the network namespace (default @dae-runtime)\n"
          "\n"
          "Without --route or --check it runs: attaches to lan_interface / wan_interface,\n"
          "opens the transparent listeners on tproxy_port and proxies until SIGINT/SIGTERM,\n"
-         "which detach everything.\n";
+         "which detach everything. SIGHUP or `dae-runtime reload` recompiles (-c) or\n"
+         "re-reads (--program) the source and swaps the new program in without dropping\n"
+         "established connections; a source with errors leaves the running one in place.\n"
+         "`dae-runtime status` prints attachments, groups, per-rule hits and connections.\n";
 }
 
-// Runs the proxy until SIGINT or SIGTERM.
-int runProxy(const dae::loader::Artifact& artifact, const std::string& cgroupPath) {
-  std::string level = "info";
-  for (const auto& kv : artifact.config.global())
-    if (kv.key() == "log_level") level = kv.value();
-  spdlog::set_level(spdlog::level::from_str(level == "warning" ? "warn" : level));
-  auto options = dae::datapath::optionsFromConfig(artifact);
-  options.cgroupPath = cgroupPath;
+// Runs the proxy until SIGINT or SIGTERM; SIGHUP reloads.
+int runProxy(dae::runtime::ProgramSource source, std::shared_ptr<const dae::loader::Artifact> artifact,
+             dae::runtime::RuntimeOptions options) {
   boost::asio::io_context io;
-  dae::datapath::Datapath datapath(artifact, options);
-  for (const auto& line : datapath.describe()) spdlog::info("attached: {}", line);
-  dae::engine::EngineOptions engineOptions;
-  engineOptions.tproxyPort = options.tproxyPort;
-  engineOptions.soMark = options.soMarkFromDae;
-  engineOptions.routingMapFd = datapath.object().mapFd("dae_routing_result");
-  dae::outbound::DialOptions dialOptions;
-  dialOptions.soMark = options.soMarkFromDae;
-  dae::group::GroupManager groups(io.get_executor(), artifact.config, dialOptions);
-  groups.start();
-  auto picker = [&groups](const std::string& group, bool udp, bool ipv6) {
-    using dae::group::Kind;
-    return groups.pick(group, udp ? (ipv6 ? Kind::Udp6 : Kind::Udp4) : (ipv6 ? Kind::Tcp6 : Kind::Tcp4));
-  };
-  auto onFailure = [&groups](const std::string& group, const std::shared_ptr<dae::outbound::Dialer>& node) {
-    groups.reportFailure(group, node);
-  };
-  // The DNS module (inside the engine) writes answers to dae_domain_map and dials
-  // upstreams routed to a group through the group's node.
-  engineOptions.domainMapFd = datapath.object().mapFd("dae_domain_map");
-  engineOptions.dns.pickNode = picker;
-  dae::engine::Engine engine(io, artifact, engineOptions,
-                             dae::engine::makeOutboundResolver(io.get_executor(), options.soMarkFromDae, picker,
-                                                               onFailure));
-  engine.start();
-  spdlog::info("dae-runtime running: {} rules ({}), tproxy_port {}", artifact.meta.rule_count(),
-               artifact.meta.backend(), options.tproxyPort);
-  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+  dae::runtime::Runtime runtime(io, std::move(source), std::move(artifact), std::move(options));
+  runtime.start();
+  boost::asio::signal_set stopSignals(io, SIGINT, SIGTERM);
+  stopSignals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     spdlog::info("signal {}: detaching and exiting", sig);
-    engine.stop();
-    groups.stop();
+    runtime.stop();
     io.stop();
   });
+  boost::asio::signal_set hangup(io, SIGHUP);
+  std::function<void()> waitHangup = [&]() {
+    hangup.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      spdlog::info("SIGHUP: reloading");
+      // The outcome is logged by the reload itself.
+      runtime.reload([](const dae::control::ControlReply&) {});
+      waitHangup();
+    });
+  };
+  waitHangup();
   io.run();
   return 0;
 }
 
+// `dae-runtime reload|status|metrics`: asks the running instance, prints its answer.
+int askRunning(const std::string& command, const std::string& address) {
+  // A reload compiles the config: allow for a large one.
+  auto timeout = command == "reload" ? std::chrono::minutes(5) : std::chrono::minutes(1);
+  dae::control::ControlReply reply = dae::control::sendControlCommand(
+      address, command, std::chrono::duration_cast<std::chrono::milliseconds>(timeout));
+  (reply.exitCode == 0 ? std::cout : std::cerr) << reply.text << std::flush;
+  return reply.exitCode;
+}
+
 int run(int argc, char** argv) {
-  std::string program, config, cgroupPath;
+  std::string program, config, cgroupPath, configDir, command;
+  std::string controlAddress = dae::control::kDefaultControlAddress;
   std::vector<std::string> routes;
   std::vector<std::string> geodataDirs;
   bool check = false, verbose = false, hits = false;
-  for (int i = 1; i < argc; ++i) {
+  int first = 1;
+  if (argc > 1 && (std::string(argv[1]) == "reload" || std::string(argv[1]) == "status" ||
+                   std::string(argv[1]) == "metrics")) {
+    command = argv[1];
+    first = 2;
+  }
+  for (int i = first; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> std::string {
       if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
@@ -108,6 +114,10 @@ int run(int argc, char** argv) {
     if (a == "--help" || a == "-h") {
       usage(std::cout);
       return 0;
+    } else if (a == "--control") controlAddress = value();
+    else if (!command.empty()) {
+      std::cerr << "dae-runtime: error: '" << command << "' takes only --control (see --help)\n";
+      return 2;
     } else if (a == "--program") program = value();
     else if (a == "-c") config = value();
     else if (a == "-L") geodataDirs.push_back(value());
@@ -116,40 +126,39 @@ int run(int argc, char** argv) {
     else if (a == "--verbose" || a == "-v") verbose = true;
     else if (a == "--hits") hits = true;
     else if (a == "--cgroup") cgroupPath = value();
+    else if (a == "--config-dir") configDir = value();
     else {
       std::cerr << "dae-runtime: error: unknown argument '" << a << "' (see --help)\n";
       return 2;
     }
   }
+  if (!command.empty()) return askRunning(command, controlAddress);
   if (program.empty() == config.empty()) {
     std::cerr << "dae-runtime: error: give exactly one of --program FILE or -c CONFIG\n";
     return 2;
   }
 
-  std::optional<dae::loader::Artifact> artifact;
-  if (!config.empty()) {
-    dae::driver::PipelineOptions opts;
-    opts.geodataDirs = geodataDirs;
-    dae::driver::Compilation c(opts);
-    bool ok = c.run(config);
-    c.diags.print(std::cerr);
-    if (!ok) return 1;
-    artifact = dae::loader::Artifact::fromBytes(c.object);
-  } else {
-    artifact = dae::loader::Artifact::fromFile(program);
-  }
+  dae::runtime::ProgramSource source{program, config, geodataDirs};
+  dae::runtime::ArtifactLoad load = dae::runtime::loadArtifact(source);
+  std::cerr << load.diagnostics;
+  if (!load.artifact) return 1;
+  const dae::loader::Artifact& artifact = *load.artifact;
 
   if (check) {
-    dae::loader::BpfObject obj(*artifact);
+    dae::loader::BpfObject obj(artifact);
     uint64_t total = 0;
     for (const auto& p : obj.programs()) total += p.verifiedInsns;
-    std::cout << "ok: " << artifact->meta.rule_count() << " rules (" << artifact->meta.backend()
+    std::cout << "ok: " << artifact.meta.rule_count() << " rules (" << artifact.meta.backend()
               << "), verifier processed " << total << " instructions\n";
     return 0;
   }
-  if (routes.empty()) return runProxy(*artifact, cgroupPath);
+  if (routes.empty()) {
+    if (configDir.empty())
+      configDir = std::filesystem::absolute(config.empty() ? program : config).parent_path().string();
+    return runProxy(source, load.artifact, {cgroupPath, configDir, controlAddress});
+  }
 
-  dae::datapath::RouteTester tester(*artifact);
+  dae::datapath::RouteTester tester(artifact);
   int status = 0;
   auto answer = [&](const std::string& line) {
     try {

@@ -54,6 +54,18 @@ std::string text(const asio::ip::address& a, uint16_t port) {
 
 }  // namespace
 
+// Counts a connection or session as active while it lives.
+class ActiveCount {
+ public:
+  explicit ActiveCount(std::atomic<uint64_t>& c) : c_(c) { ++c_; }
+  ~ActiveCount() { --c_; }
+  ActiveCount(const ActiveCount&) = delete;
+  ActiveCount& operator=(const ActiveCount&) = delete;
+
+ private:
+  std::atomic<uint64_t>& c_;
+};
+
 struct Engine::Impl {
   Impl(asio::io_context& io, const loader::Artifact& artifact, EngineOptions options,
        std::shared_ptr<UpstreamResolver> upstreams, EngineCounters& counters)
@@ -89,8 +101,13 @@ struct Engine::Impl {
     dae_flow_info info{};
     if (bpf_map_lookup_elem(options.routingMapFd, &t, &info) != 0) return std::nullopt;
     Route r;
-    r.outbound = info.res.outbound < artifact.outbounds.names_size() ? artifact.outbounds.names(info.res.outbound)
-                                                                      : "#" + std::to_string(info.res.outbound);
+    if (options.outboundName)
+      r.outbound = options.outboundName(info.generation, info.res.outbound);
+    else
+      r.outbound = info.res.outbound < artifact.outbounds.names_size() ? artifact.outbounds.names(info.res.outbound)
+                                                                        : "#" + std::to_string(info.res.outbound);
+    r.rule = info.res.rule_index;
+    r.generation = info.generation;
     r.mark = info.res.mark;
     r.dns = (info.flags & DAE_FLOW_F_DNS) != 0;
     if (fromHost) *fromHost = info.hook == DAE_HOOK_WAN_EGRESS;
@@ -163,12 +180,20 @@ struct Engine::Impl {
       upstream = co_await upstreams->connect(*route, target, via);
     } catch (const std::exception& e) {
       ++counters.tcpFailed;
-      spdlog::warn("{} outbound={}: dial failed: {}", flow, route->outbound, e.what());
+      if (options.onConnection)
+        options.onConnection({false, src, dst, peer.port(), local.port(), {}, *route, via,
+                              std::chrono::steady_clock::now() - start, e.what()});
+      else
+        spdlog::warn("{} outbound={}: dial failed: {}", flow, route->outbound, e.what());
       co_return;
     }
     auto dialed = std::chrono::steady_clock::now();
-    spdlog::info("{} outbound={} via={} dial={}ms", flow, route->outbound, via,
-                 std::chrono::duration_cast<std::chrono::milliseconds>(dialed - start).count());
+    if (options.onConnection)
+      options.onConnection({false, src, dst, peer.port(), local.port(), {}, *route, via, dialed - start, {}});
+    else
+      spdlog::info("{} outbound={} via={} dial={}ms", flow, route->outbound, via,
+                   std::chrono::duration_cast<std::chrono::milliseconds>(dialed - start).count());
+    ActiveCount active(counters.tcpActive);
     RelayStats stats = co_await relay(client, *upstream);
     upstream->close();
     spdlog::debug("{} closed: up={} down={} spliced={}", flow, stats.up, stats.down, stats.spliced);
@@ -282,15 +307,25 @@ struct Engine::Impl {
       session->client = client;
       session->timeout = dst.port() == 53 ? options.dnsIdle : options.udpIdle;
       std::string via;
+      auto start = std::chrono::steady_clock::now();
       try {
         session->upstream = co_await upstreams->openUdp(route, v6 || dst.address().is_v6(), via);
       } catch (const std::exception& e) {
-        spdlog::warn("{} outbound={}: cannot open a UDP session: {}", flow, route.outbound, e.what());
+        if (options.onConnection)
+          options.onConnection({true, client.address(), dst.address(), client.port(), dst.port(), {}, route, via,
+                                std::chrono::steady_clock::now() - start, e.what()});
+        else
+          spdlog::warn("{} outbound={}: cannot open a UDP session: {}", flow, route.outbound, e.what());
         co_return;
       }
       ++counters.udpSessions;
-      spdlog::info("{} outbound={} via={} (new UDP session)", flow, route.outbound, via);
+      if (options.onConnection)
+        options.onConnection({true, client.address(), dst.address(), client.port(), dst.port(), {}, route, via,
+                              std::chrono::steady_clock::now() - start, {}});
+      else
+        spdlog::info("{} outbound={} via={} (new UDP session)", flow, route.outbound, via);
       sessions[key] = session;
+      ++counters.udpActive;
       asio::co_spawn(io, udpReplies(session, key), asio::detached);
     } else {
       session = it->second;
@@ -347,6 +382,7 @@ struct Engine::Impl {
       }
     }
     sessions.erase(key);
+    --counters.udpActive;
   }
 
   // ---- DNS: flows the kernel marked DAE_FLOW_F_DNS --------------------------------

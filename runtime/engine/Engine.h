@@ -20,7 +20,26 @@
 
 namespace dae::engine {
 
+// A proxied TCP connection or UDP session once its upstream is dialled (or the
+// dial failed): what the connection log needs.
+struct ConnectionRecord {
+  bool udp = false;
+  asio::ip::address source, destination;
+  uint16_t sourcePort = 0, destinationPort = 0;
+  std::string domain;  // sniffed, when known
+  Route route;
+  std::string via;  // the node, or "direct"
+  std::chrono::steady_clock::duration dialTime{};
+  std::string error;  // why the dial failed; empty when it worked
+};
+
 struct EngineOptions {
+  // Names a flow's outbound in the tables of the program that decided it (after a
+  // reload that may be an older one); null: the engine's artifact.
+  std::function<std::string(uint16_t generation, uint8_t outbound)> outboundName;
+  // The connection log: called once per connection and UDP session instead of the
+  // engine's own log line.
+  std::function<void(const ConnectionRecord&)> onConnection;
   uint16_t tproxyPort = 12345;
   uint32_t soMark = 0;           // SO_MARK of every socket the engine opens
   int routingMapFd = -1;         // dae_routing_result
@@ -34,6 +53,7 @@ struct EngineOptions {
 
 struct EngineCounters {
   std::atomic<uint64_t> tcpAccepted{0}, tcpFailed{0}, udpSessions{0}, udpPackets{0};
+  std::atomic<uint64_t> tcpActive{0}, udpActive{0};  // connections relaying, sessions open
   std::atomic<uint64_t> dnsUdpQueries{0}, dnsTcpConnections{0};  // hijacked DNS handed to the module
 };
 

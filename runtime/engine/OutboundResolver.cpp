@@ -47,11 +47,13 @@ class NodeDatagram final : public DatagramSession {
 
 class OutboundResolver final : public UpstreamResolver {
  public:
-  OutboundResolver(asio::any_io_executor ex, uint32_t soMark, NodePicker picker, DialFailure onFailure)
+  OutboundResolver(asio::any_io_executor ex, uint32_t soMark, NodePicker picker, DialFailure onFailure,
+                   NodeNamer namer)
       : ex_(ex),
         soMark_(soMark),
         picker_(std::move(picker)),
         onFailure_(std::move(onFailure)),
+        namer_(std::move(namer)),
         direct_(makeDirectResolver(ex, soMark)) {}
 
   asio::awaitable<std::unique_ptr<ByteStream>> connect(const Route& route, const Destination& dst,
@@ -64,7 +66,7 @@ class OutboundResolver final : public UpstreamResolver {
     }
     if (route.outbound == "block") throw DialError("blocked");
     std::shared_ptr<outbound::Dialer> node = picker_(route.outbound, false, dst.address.is_v6());
-    via = node->describe();
+    via = describe(node);
     outbound::Endpoint target(dst.domain.empty() ? dst.address.to_string() : dst.domain, dst.port);
     std::unique_ptr<outbound::Stream> stream;
     try {
@@ -80,7 +82,7 @@ class OutboundResolver final : public UpstreamResolver {
     if (route.outbound == "direct") co_return co_await direct_->openUdp(route, ipv6, via);
     if (route.outbound == "block") throw DialError("blocked");
     std::shared_ptr<outbound::Dialer> node = picker_(route.outbound, true, ipv6);
-    via = node->describe();
+    via = describe(node);
     std::unique_ptr<outbound::Datagram> session;
     try {
       session = co_await node->dialUdp();
@@ -92,18 +94,24 @@ class OutboundResolver final : public UpstreamResolver {
   }
 
  private:
+  std::string describe(const std::shared_ptr<outbound::Dialer>& node) const {
+    std::string name = namer_ ? namer_(node) : std::string();
+    return name.empty() ? node->describe() : name;
+  }
+
   asio::any_io_executor ex_;
   uint32_t soMark_;
   NodePicker picker_;
   DialFailure onFailure_;
+  NodeNamer namer_;
   std::shared_ptr<UpstreamResolver> direct_;
 };
 
 }  // namespace
 
 std::shared_ptr<UpstreamResolver> makeOutboundResolver(asio::any_io_executor ex, uint32_t soMark, NodePicker picker,
-                                                       DialFailure onFailure) {
-  return std::make_shared<OutboundResolver>(ex, soMark, std::move(picker), std::move(onFailure));
+                                                       DialFailure onFailure, NodeNamer namer) {
+  return std::make_shared<OutboundResolver>(ex, soMark, std::move(picker), std::move(onFailure), std::move(namer));
 }
 
 }  // namespace dae::engine

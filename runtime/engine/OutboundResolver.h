@@ -17,7 +17,11 @@ using NodePicker = std::function<std::shared_ptr<outbound::Dialer>(const std::st
 // Told about every failed dial, so the group can re-check the node at once.
 using DialFailure = std::function<void(const std::string& group, const std::shared_ptr<outbound::Dialer>& node)>;
 
+// The pool name of a node the picker returned ("" if unknown), for the `via` of logs.
+using NodeNamer = std::function<std::string(const std::shared_ptr<outbound::Dialer>& node)>;
+
+// `via` of a group's flow: the node's pool name with a namer, else its description.
 std::shared_ptr<UpstreamResolver> makeOutboundResolver(asio::any_io_executor ex, uint32_t soMark, NodePicker picker,
-                                                       DialFailure onFailure);
+                                                       DialFailure onFailure, NodeNamer namer = {});
 
 }  // namespace dae::engine

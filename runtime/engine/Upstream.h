@@ -56,6 +56,8 @@ struct Route {
   std::string outbound;  // "direct", "block" or a group name
   uint32_t mark = 0;     // direct(mark: N)
   bool dns = false;      // a DNS query handed to the DNS module
+  uint16_t rule = 0;        // index into the deciding program's rule table
+  uint16_t generation = 0;  // which program decided (dae_flow_info.generation; reloads)
 };
 
 class UpstreamResolver {

@@ -515,6 +515,27 @@ std::string GroupManager::describe() const {
   return out;
 }
 
+std::vector<NodeKindStatus> GroupManager::nodeStatus() const {
+  const Impl& im = *impl_;
+  std::lock_guard lock(im.mu);
+  std::vector<NodeKindStatus> out;
+  for (const auto& g : im.groups) {
+    const Selector& sel = g.selector;
+    for (std::size_t i = 0; i < sel.members().size(); ++i) {
+      const Member& m = sel.members()[i];
+      for (Kind k : kAllKinds) {
+        const KindStats& st = im.book.stats(m.entry, k);
+        NodeKindStatus n{g.name, m.name, k, st.usable(), sel.chosen(k) == i, std::nullopt};
+        if (st.capable && st.checks > 0 && st.alive)
+          if (auto ns = st.metricNs(usesLatency(sel.policy()) ? sel.policy() : Policy::Min))
+            n.latency = std::chrono::nanoseconds(*ns);
+        out.push_back(std::move(n));
+      }
+    }
+  }
+  return out;
+}
+
 std::vector<std::string> GroupManager::groupNames() const {
   std::vector<std::string> out;
   for (const auto& g : impl_->groups) out.push_back(g.name);

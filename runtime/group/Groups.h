@@ -49,6 +49,15 @@ struct ManagerOptions {
   std::vector<PoolNode> extraNodes;
 };
 
+// One node of one group for one kind of traffic, for status and metrics.
+struct NodeKindStatus {
+  std::string group, node;
+  Kind kind;
+  bool usable = false;  // can carry the kind and its last check succeeded (or none yet)
+  bool chosen = false;  // the group's current choice for the kind (min/fixed policies)
+  std::optional<std::chrono::nanoseconds> latency;  // the policy's metric, when measured
+};
+
 class GroupManager {
  public:
   // Builds the pool, the groups and their selectors. Throws GroupError for a
@@ -74,6 +83,8 @@ class GroupManager {
 
   // Groups, nodes, latencies per kind and the chosen node per kind.
   std::string describe() const;
+  // The same as data: every member of every group, per kind.
+  std::vector<NodeKindStatus> nodeStatus() const;
 
   // ---- introspection, tools and tests ----
   std::vector<std::string> groupNames() const;
