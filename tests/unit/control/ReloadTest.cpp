@@ -16,6 +16,7 @@
 #include <cstring>
 
 #include <boost/asio/io_context.hpp>
+#include <cstdlib>
 #include <sstream>
 
 #include "control/KernelEvents.h"
@@ -29,9 +30,9 @@ namespace {
 using namespace dae;
 using datapath::Packet;
 
-loader::Artifact compile(const std::string& body) {
+loader::Artifact compile(const std::string& body, const std::string& lan = "lo") {
   driver::Compilation c(driver::PipelineOptions{});
-  std::string text = "global {\n  lan_interface: lo\n" + body;
+  std::string text = "global {\n  lan_interface: " + lan + "\n" + body;
   bool ok = c.loadText("reload.dae", text, "/tmp") && c.check() && c.lower() && c.generate() && c.compile();
   std::ostringstream diags;
   c.diags.print(diags);
@@ -175,6 +176,28 @@ TEST_F(Reload, NoEventsBelowDebug) {
   run(dp.object().programFd("dae_lan_ingress"), flow("203.0.113.1", 41001, datapath::kTcpSyn));
   io.run_for(std::chrono::milliseconds(100));
   EXPECT_EQ(seen, 0);
+}
+
+TEST_F(Reload, InterfacesAddedAndRemovedByAReload) {
+  // A second interface in this process's namespace (the child inherits it).
+  ASSERT_EQ(std::system("ip link add dae-test0 type veth peer name dae-test1 && ip link set dae-test0 up"), 0);
+  loader::Artifact one = compile(kBlock);
+  loader::Artifact two = compile(kBlock, "lo, dae-test0");
+  datapath::Datapath dp(one, options(one), 1);
+  ASSERT_EQ(dp.attachments().size(), 1u);
+  dp.commit(dp.prepare(two, options(two), 2));
+  auto attached = dp.attachments();
+  ASSERT_EQ(attached.size(), 2u);
+  EXPECT_EQ(attached[0].interface, "lo");
+  EXPECT_EQ(attached[1].interface, "dae-test0");
+  EXPECT_EQ(attached[0].programId, attached[1].programId) << "both run the new program";
+  // The new interface decides with the shared state like the old one.
+  int lan = dp.object().programFd("dae_lan_ingress");
+  EXPECT_EQ(run(lan, flow("192.0.2.7", 42000, datapath::kTcpSyn)), TC_ACT_SHOT);
+  dp.commit(dp.prepare(one, options(one), 3));
+  attached = dp.attachments();
+  ASSERT_EQ(attached.size(), 1u);
+  EXPECT_EQ(attached[0].interface, "lo");
 }
 
 TEST_F(Reload, WhatAReloadCannotChangeIsRefusedAndNothingChanges) {
