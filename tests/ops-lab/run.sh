@@ -38,7 +38,7 @@ cleanup() {
   [ -n "$dl_pid" ] && kill "$dl_pid" 2>/dev/null
   [ -n "$rt_pid" ] && kill "$rt_pid" 2>/dev/null && wait "$rt_pid" 2>/dev/null
   bash "$netlab" down "$P" 2>/dev/null
-  [ -d "$cg/test" ] && rmdir "$cg/test" 2>/dev/null
+  [ -d "$cg/$P" ] && rmdir "$cg/$P" 2>/dev/null
   mountpoint -q "$cg" 2>/dev/null && umount "$cg"
   if [ "${KEEP:-0}" = 1 ]; then echo "work directory kept: $work"; else rm -rf "$work"; fi
 }
@@ -64,7 +64,7 @@ wait_for() { local n=$1; shift; for _ in $(seq "$n"); do "$@" && return 0; sleep
 
 mkdir -p "$work" "$cg"
 chmod 755 "$work"
-mount -t cgroup2 none "$cg" && mkdir "$cg/test"
+mount -t cgroup2 none "$cg" && mkdir "$cg/$P"
 bash "$netlab" up "$P" && bash "$netlab" servers "$P" || { echo "ops-lab: lab setup failed"; echo "0 passed, 1 failed"; exit 1; }
 
 # write_config FILE ROUTING-RULES [EXTRA-GLOBAL-LINES]
@@ -95,7 +95,7 @@ starts=0
 start_runtime() {  # start_runtime ARGS...: waits until it runs
   starts=$((starts + 1))
   local log=$work/runtime.$starts.log
-  ip netns exec "$R" "$runtime" "$@" --cgroup "$cg/test" >"$log" 2>&1 &
+  ip netns exec "$R" "$runtime" "$@" --cgroup "$cg/$P" >"$log" 2>&1 &
   rt_pid=$!
   if wait_for 100 grep -q "dae-runtime running" "$log"; then return 0; fi
   echo "ops-lab: dae-runtime did not start:"; tail -5 "$log"
@@ -176,7 +176,7 @@ wait_for 20 bash -c "ip netns exec $R $runtime status | grep -q 'kernel events: 
 status >"$work/status.txt" 2>&1
 # Volatile values out; runs of blanks to one (column widths follow the work path).
 normalise() {
-  sed -E -e "s#$work/#WORK/#g" \
+  sed -E -e "s#$work/#WORK/#g" -e "s#$P#P#g" \
     -e 's/pid [0-9]+, up [0-9hms]+/pid PID, up UPTIME/' \
     -e 's/prog [0-9]+$/prog ID/' \
     -e '/^    dante /s/[0-9.]+[mun]?s/LAT/g' \
