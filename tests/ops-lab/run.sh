@@ -29,7 +29,7 @@ passed=0 failed=0
 rt_pid= dl_pid=
 
 if [ "$(id -u)" != 0 ]; then echo "ops-lab: needs root"; echo "0 passed, 1 failed"; exit 1; fi
-for tool in danted curl socat python3 bpftool sha256sum; do
+for tool in danted curl socat python3 sha256sum; do
   command -v $tool >/dev/null || { echo "ops-lab: missing $tool"; echo "0 passed, 1 failed"; exit 1; }
 done
 [ -x "$runtime" ] || { echo "ops-lab: missing $runtime"; echo "0 passed, 1 failed"; exit 1; }
