@@ -19,6 +19,18 @@ namespace dae::codegen {
 enum class Backend { Specialized, Table };
 const char* backendName(Backend b);
 
+// The specialised back end stores a large set of networks, per IP version, in the
+// structure whose lookup is cheapest (codegen/CidrSets.h): a stride trie in an array
+// map (one level per byte of the longest prefix), a hash set searched by prefix
+// length (at most ceil(log2(K + 1)) lookups for K distinct lengths) or an LPM trie
+// (whose walk deepens as the set grows). The other forms force one structure, for
+// tests and benchmarks (a trie that does not fit the program's trie map falls back
+// to the cheapest other structure).
+enum class CidrSetForm { Cheapest, StrideTrie, LengthSearch, Lpm };
+const char* cidrSetFormName(CidrSetForm f);
+// "cheapest", "trie", "search", "lpm"; false if unknown.
+bool parseCidrSetForm(const std::string& text, CidrSetForm& out);
+
 // The contents a map must be filled with before the program runs.
 struct MapContents {
   std::string map;
@@ -40,6 +52,8 @@ struct CodegenOptions {
   Backend backend = Backend::Specialized;
   // Sets with more members than this become maps in the specialised back end.
   size_t inlineLimit = 8;
+  // How large sets of networks are stored (see CidrSetForm).
+  CidrSetForm cidrSets = CidrSetForm::Cheapest;
   // An estimate of instructions above which the specialised form is replaced by the
   // table form (the verifier's limit is 1M processed instructions; straight-line
   // code is processed about once per branch, so keep well below).
@@ -49,7 +63,8 @@ struct CodegenOptions {
 // Generates the program. Geo tags must have been expanded (see ir::LowerOptions).
 Generated generate(const ir::Program& program, const CodegenOptions& options = {});
 
-// Estimated BPF instructions of the specialised form of one predicate / a program.
-size_t estimateInstructions(const ir::Program& program, size_t inlineLimit);
+// Estimated BPF instructions the verifier processes for the specialised form.
+size_t estimateInstructions(const ir::Program& program, const CodegenOptions& options);
+
 
 }  // namespace dae::codegen

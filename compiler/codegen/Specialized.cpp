@@ -1,7 +1,9 @@
 // The specialised back end: one straight-line dae_route() for exactly these rules.
 #include <algorithm>
+#include <bitset>
 #include <sstream>
 
+#include "codegen/CidrSets.h"
 #include "codegen/Emit.h"
 #include "ir/Passes.h"
 
@@ -59,6 +61,19 @@ using namespace detail;
 
 const char* backendName(Backend b) { return b == Backend::Specialized ? "specialized" : "table"; }
 
+static const char* const kCidrSetForms[] = {"cheapest", "trie", "search", "lpm"};
+
+const char* cidrSetFormName(CidrSetForm f) { return kCidrSetForms[static_cast<int>(f)]; }
+
+bool parseCidrSetForm(const std::string& text, CidrSetForm& out) {
+  for (int i = 0; i < 4; ++i)
+    if (text == kCidrSetForms[i]) {
+      out = static_cast<CidrSetForm>(i);
+      return true;
+    }
+  return false;
+}
+
 namespace {
 
 class SpecializedEmitter {
@@ -104,12 +119,34 @@ class SpecializedEmitter {
     Generated g;
     g.backend = Backend::Specialized;
     g.domainWords = domainWords_;
-    g.source = prelude(program_, Backend::Specialized, domainWords_) + helpers_.str() + body.str();
+    g.source = prelude(program_, Backend::Specialized, domainWords_) + trieMap() + helpers_.str() + body.str();
     g.maps = std::move(maps_);
     return g;
   }
 
  private:
+  // The nodes of every stride trie (CidrSets.h), declared before the helpers that
+  // walk them.
+  std::string trieMap() {
+    if (trieNodes_.empty()) return "";
+    std::ostringstream o;
+    o << "/* The stride tries of the large sets of networks: 256 entries a node, one per\n"
+      << " * value of the next byte of the address: 0 not in the set, 0xffff in it, else\n"
+      << " * the node for the byte after it. */\n"
+      << "struct dae_trie_node {\n  __u16 e[256];\n};\n\n"
+      << "struct {\n  __uint(type, BPF_MAP_TYPE_ARRAY);\n  __uint(max_entries, " << trieNodes_.size()
+      << ");\n  __type(key, __u32);\n  __type(value, struct dae_trie_node);\n} dae_trie SEC(\".maps\");\n\n";
+    MapContents mc{"dae_trie", 4, 512, {}, {}};
+    for (size_t i = 0; i < trieNodes_.size(); ++i) {
+      std::string k;
+      putU32(k, static_cast<uint32_t>(i));
+      mc.keys.push_back(std::move(k));
+      mc.values.push_back(std::move(trieNodes_[i]));
+    }
+    maps_.push_back(std::move(mc));
+    return o.str();
+  }
+
   void result(std::ostringstream& o, const ir::Outbound& ob, size_t index, bool mustVar, const char* indent) {
     o << indent << "res->outbound = " << int(ob.id) << ";\n";
     o << indent << "res->mark = " << hex32(ob.mark) << ";\n";
@@ -224,10 +261,166 @@ class SpecializedEmitter {
       }
       return "(" + out + ")";
     }
-    ensureLpmKey();
-    std::string map = newMap("BPF_MAP_TYPE_LPM_TRIE", "struct dae_lpm_key", "__u8", nets.size(), "BPF_F_NO_PREALLOC");
+    return cidrSet(v, nets);
+  }
+
+  // A large set of networks (CidrSets.h): its IPv4 and IPv6 parts, each in the
+  // structure whose lookup is cheapest.
+  std::string cidrSet(const std::string& v, const std::vector<ir::Cidr>& nets) {
+    CidrParts parts = splitCidrParts(nets);
+    std::string fn = "dae_in_cidrs_" + std::to_string(cidrSetCount_++);
+    std::ostringstream code;
+    code << "  if (a0 == 0 && a1 == 0 && a2 == " << hex32(0xffff0000u) << ") {\n";
+    std::string v4 = "every address";
+    if (parts.v4All) code << "    return 1;\n";
+    else v4 = cidrPart(code, parts.v4, 96, "    ");
+    code << "  }\n  {\n";
+    std::string v6 = cidrPart(code, parts.v6, 0, "    ");
+    code << "  }\n";
+    helpers_ << "/* IPv4 part: " << v4 << ". IPv6 part: " << v6 << ". */\n"
+             << "static __always_inline int " << fn << "(const volatile __u32 *addr) {\n"
+             << "  __u32 a0 = addr[0], a1 = addr[1], a2 = addr[2], a3 = addr[3];\n"
+             << code.str() << "}\n\n";
+    return fn + "(" + v + ")";
+  }
+
+  // Emits the lookup of one part (a block that returns) and describes it.
+  std::string cidrPart(std::ostringstream& o, const std::vector<ir::Cidr>& part, int offsetBits, const std::string& in) {
+    if (part.empty()) {
+      o << in << "return 0;\n";
+      return "no networks";
+    }
+    CidrChoiceLimits limits;
+    limits.trieNodesLeft = kTrieMaxNodes - trieNodes_.size();
+    switch (options_.cidrSets) {
+      case CidrSetForm::Cheapest: break;
+      case CidrSetForm::StrideTrie: limits.force = CidrStructure::StrideTrie; break;
+      case CidrSetForm::LengthSearch: limits.force = CidrStructure::LengthSearch; break;
+      case CidrSetForm::Lpm: limits.force = CidrStructure::Lpm; break;
+    }
+    CidrChoice choice = chooseCidrStructure(part, offsetBits, limits);
+    std::string count = std::to_string(part.size()) + (part.size() == 1 ? " network, " : " networks, ");
+    switch (choice.structure) {
+      case CidrStructure::StrideTrie: return count + strideTrie(o, *choice.trie, in);
+      case CidrStructure::LengthSearch: return count + lengthSearch(o, *choice.search, in);
+      case CidrStructure::Lpm: return count + lpmTrie(o, part, in);
+    }
+    return count;
+  }
+
+  // The byte `index` (0-15) of the address, from the words a0-a3 (network order
+  // read as little-endian u32: byte 0 of a word is its low byte).
+  static std::string addressByte(int index) {
+    std::string w = "a" + std::to_string(index / 4);
+    int shift = 8 * (index % 4);
+    return shift == 0 ? "(" + w + " & 0xff)" : "((" + w + " >> " + std::to_string(shift) + ") & 0xff)";
+  }
+
+  std::string strideTrie(std::ostringstream& o, const StrideTrie& trie, const std::string& in) {
+    if (trie.all) {
+      o << in << "return 1;\n";
+      return "the whole part";
+    }
+    // Append the nodes to the program's trie map, renumbered.
+    uint32_t base = static_cast<uint32_t>(trieNodes_.size());
+    for (const auto& node : trie.nodes) {
+      std::string value;
+      for (uint16_t e : node) putU16(value, e == 0 || e == kTrieMember ? e : static_cast<uint16_t>(base + e));
+      trieNodes_.push_back(std::move(value));
+    }
+    o << in << "__u32 n = " << base << ";\n" << in << "const struct dae_trie_node *t;\n";
+    if (trie.levels > 1) o << in << "__u16 e;\n";
+    const std::string member = "0xffff";
+    static_assert(kTrieMember == 0xffff);
+    for (int level = 0; level < trie.levels; ++level) {
+      o << in << "t = bpf_map_lookup_elem(&dae_trie, &n);\n" << in << "if (!t) return 0;\n";
+      std::string entry = "t->e[" + addressByte(trie.offsetBits / 8 + level) + "]";
+      if (level + 1 == trie.levels) {
+        o << in << "return " << entry << " == " << member << ";\n";
+        break;
+      }
+      o << in << "e = " << entry << ";\n"
+        << in << "if (e == " << member << ") return 1;\n"
+        << in << "if (!e) return 0;\n"
+        << in << "n = e;\n";
+    }
+    std::string nodes = trie.nodes.size() == 1 ? "1 node (" + std::to_string(base) + ")"
+                                               : std::to_string(trie.nodes.size()) + " nodes (" + std::to_string(base) +
+                                                     "-" + std::to_string(base + trie.nodes.size() - 1) + ")";
+    return "stride trie of " + nodes + ", at most " + std::to_string(trie.levels) +
+           (trie.levels == 1 ? " level" : " levels");
+  }
+
+  // A hash set searched by binary search on the prefix length (CidrSets.h).
+  std::string lengthSearch(std::ostringstream& o, const LengthSearch& search, const std::string& in) {
+    if (!prefixKey_) {
+      prefixKey_ = true;
+      helpers_ << "struct dae_prefix_key {\n  __u32 prefixlen;\n  __u32 addr[4];\n};\n\n";
+    }
+    std::string map = newMap("BPF_MAP_TYPE_HASH", "struct dae_prefix_key", "__u8", search.entries.size(), nullptr);
     MapContents mc{map, 20, 1, {}, {}};
-    for (const auto& c : nets) {
+    for (const auto& e : search.entries) {
+      std::string k;
+      putU32(k, e.prefix);
+      k.append(reinterpret_cast<const char*>(e.addr.data()), 16);
+      mc.keys.push_back(k);
+      mc.values.push_back(std::string(1, e.member ? '\1' : '\0'));
+    }
+    maps_.push_back(std::move(mc));
+    o << in << "struct dae_prefix_key k;\n" << in << "const __u8 *v;\n";
+    lengthSearchNode(o, map, search.lengths, 0, search.lengths.size() - 1, in);
+    o << in << "return 0;\n";
+    std::string lengths;
+    for (uint8_t l : search.lengths) lengths += (lengths.empty() ? "/" : " /") + std::to_string(l);
+    int probes = lengthSearchProbes(search.lengths.size());
+    return "length search in " + map + " (" + lengths + " of 128, " +
+           std::to_string(search.entries.size() - search.members) + " markers), at most " + std::to_string(probes) +
+           (probes == 1 ? " lookup" : " lookups");
+  }
+
+  // The probe of lengths[mid] and, below it, the searches of the longer (entry found)
+  // and shorter (none found) halves.
+  void lengthSearchNode(std::ostringstream& o, const std::string& map, const std::vector<uint8_t>& lengths, size_t lo,
+                        size_t hi, const std::string& in) {
+    size_t mid = lengthSearchMiddle(lo, hi);
+    int len = lengths[mid];
+    o << in << "k.prefixlen = " << len << ";";
+    for (int w = 0; w < 4; ++w) {
+      int bits = std::clamp(len - 32 * w, 0, 32);
+      std::string word = "a" + std::to_string(w);
+      o << " k.addr[" << w << "] = ";
+      if (bits == 32) {
+        o << word << ";";
+      } else if (bits == 0) {
+        o << "0;";
+      } else {
+        uint8_t maskBytes[4] = {};
+        for (int b = 0; b < bits; ++b) maskBytes[b / 8] |= static_cast<uint8_t>(0x80 >> (b % 8));
+        o << word << " & " << hex32(loadLe32(maskBytes)) << ";";
+      }
+    }
+    o << "\n" << in << "v = bpf_map_lookup_elem(&" << map << ", &k);\n";
+    bool longer = mid < hi, shorter = mid > lo;
+    if (!longer && !shorter) {
+      o << in << "if (v && *v) return 1;\n";
+      return;
+    }
+    o << in << "if (v) {\n" << in << "  if (*v) return 1;\n";
+    if (longer) lengthSearchNode(o, map, lengths, mid + 1, hi, in + "  ");
+    o << in << "}";
+    if (shorter) {
+      o << " else {\n";
+      lengthSearchNode(o, map, lengths, lo, mid - 1, in + "  ");
+      o << in << "}";
+    }
+    o << "\n";
+  }
+
+  std::string lpmTrie(std::ostringstream& o, const std::vector<ir::Cidr>& part, const std::string& in) {
+    ensureLpmKey();
+    std::string map = newMap("BPF_MAP_TYPE_LPM_TRIE", "struct dae_lpm_key", "__u8", part.size(), "BPF_F_NO_PREALLOC");
+    MapContents mc{map, 20, 1, {}, {}};
+    for (const auto& c : part) {
       std::string k;
       putU32(k, c.prefix);
       k.append(reinterpret_cast<const char*>(c.addr.data()), 16);
@@ -235,12 +428,10 @@ class SpecializedEmitter {
       mc.values.push_back(std::string(1, '\1'));
     }
     maps_.push_back(std::move(mc));
-    std::string fn = "dae_in_" + map;
-    helpers_ << "static __always_inline int " << fn << "(const volatile __u32 *addr) {\n"
-             << "  struct dae_lpm_key k = {.prefixlen = 128};\n"
-             << "  k.addr[0] = addr[0]; k.addr[1] = addr[1]; k.addr[2] = addr[2]; k.addr[3] = addr[3];\n"
-             << "  return bpf_map_lookup_elem(&" << map << ", &k) != 0;\n}\n\n";
-    return fn + "(" + v + ")";
+    o << in << "struct dae_lpm_key k = {.prefixlen = 128};\n"
+      << in << "k.addr[0] = a0; k.addr[1] = a1; k.addr[2] = a2; k.addr[3] = a3;\n"
+      << in << "return bpf_map_lookup_elem(&" << map << ", &k) != 0;\n";
+    return "LPM trie " + map;
   }
 
   void ensureLpmKey() {
@@ -318,12 +509,22 @@ class SpecializedEmitter {
   std::vector<MapContents> maps_;
   int mapCount_ = 0;
   bool lpmKey_ = false;
+  bool prefixKey_ = false;
+  int cidrSetCount_ = 0;
+  std::vector<std::string> trieNodes_;  // dae_trie's values, 256 little-endian u16 each
   bool pnameKey_ = false;
 };
 
 }  // namespace
 
-size_t estimateInstructions(const ir::Program& program, size_t inlineLimit) {
+static size_t distinctPrefixLengths(const std::vector<ir::Cidr>& nets) {
+  std::bitset<129> seen;
+  for (const auto& c : nets) seen.set(std::min<size_t>(c.prefix, 128));
+  return seen.count();
+}
+
+size_t estimateInstructions(const ir::Program& program, const CodegenOptions& options) {
+  size_t inlineLimit = options.inlineLimit;
   size_t total = 20;
   for (const auto& r : program.rules) {
     total += 8;
@@ -332,7 +533,20 @@ size_t estimateInstructions(const ir::Program& program, size_t inlineLimit) {
       size_t n = 0;
       switch (p.field) {
         case ir::Field::Dip:
-        case ir::Field::Sip: n = s.cidrs.size() <= inlineLimit ? 6 * s.cidrs.size() : 16; break;
+        case ir::Field::Sip: {
+          if (s.cidrs.size() <= inlineLimit) {
+            n = 6 * s.cidrs.size();
+            break;
+          }
+          // Per part: a trie walk of up to 4 (IPv4) + 16 (IPv6) levels of ~10
+          // instructions, or a length search (the cheapest only while it needs at
+          // most 3 probes, K <= 7; the verifier walks its K + 1 paths of up to that
+          // many probes of ~14 instructions), or an LPM lookup.
+          size_t lengths = distinctPrefixLengths(s.cidrs);
+          if (options.cidrSets != CidrSetForm::LengthSearch) lengths = std::min<size_t>(lengths, 7);
+          n = 200 + 14 * (lengths + 1) * lengthSearchProbes(lengths);
+          break;
+        }
         case ir::Field::Dport:
         case ir::Field::Sport: n = s.ports.size() <= inlineLimit ? 4 * s.ports.size() : 12; break;
         case ir::Field::Mac: n = s.macs.size() <= inlineLimit ? 5 * s.macs.size() : 12; break;
@@ -348,7 +562,7 @@ size_t estimateInstructions(const ir::Program& program, size_t inlineLimit) {
 Generated generate(const ir::Program& program, const CodegenOptions& options) {
   uint32_t domainWords = std::max<uint32_t>(1, static_cast<uint32_t>((program.domainSets.size() + 31) / 32));
   if (options.backend == Backend::Table) return generateTable(program, domainWords);
-  size_t estimate = estimateInstructions(program, options.inlineLimit);
+  size_t estimate = estimateInstructions(program, options);
   if (estimate > options.specializedBudget) {
     Generated g = generateTable(program, domainWords);
     g.notes.push_back("the specialised program would need about " + std::to_string(estimate) +

@@ -35,6 +35,9 @@ void usage(std::ostream& out) {
          "                      not required and unknown names are warnings\n"
          "  -L DIR              add a geodata directory\n"
          "  --backend=KIND      specialized | table\n"
+         "  --cidr-sets=FORM    cheapest | trie | search | lpm: how the specialised back\n"
+         "                      end stores large sets of networks (default cheapest;\n"
+         "                      the others are for tests and benchmarks)\n"
          "  -O0                 disable the optimiser\n"
          "  --color=WHEN        auto | always | never (diagnostics)\n"
          "  --help, --version\n"
@@ -88,6 +91,11 @@ int run(int argc, char** argv) {
     } else if (a.rfind("--backend=", 0) == 0) {
       std::cerr << "daec: error: unknown back end '" << a.substr(10) << "' (specialized, table)\n";
       return 2;
+    } else if (a.rfind("--cidr-sets=", 0) == 0) {
+      if (!dae::codegen::parseCidrSetForm(a.substr(12), args.pipeline.cidrSets)) {
+        std::cerr << "daec: error: unknown form of CIDR sets '" << a.substr(12) << "' (cheapest, trie, search, lpm)\n";
+        return 2;
+      }
     } else if (a == "-O0" || a == "-O1" || a == "-O2") {
       args.pipeline.optLevel = a[2] - '0';
     } else if (a.size() > 1 && a[0] == '-' ) {

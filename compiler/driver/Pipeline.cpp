@@ -63,6 +63,7 @@ bool Compilation::generate() {
   if (diags.hasErrors()) return false;
   codegen::CodegenOptions opts;
   opts.backend = options_.backend;
+  opts.cidrSets = options_.cidrSets;
   generated = codegen::generate(program, opts);
   for (const auto& n : generated.notes) diags.note({}, n);
   return true;

@@ -23,6 +23,7 @@ struct PipelineOptions {
   bool fragment = false;
   int optLevel = 1;
   codegen::Backend backend = codegen::Backend::Specialized;
+  codegen::CidrSetForm cidrSets = codegen::CidrSetForm::Cheapest;  // daec --cidr-sets
   std::vector<std::string> geodataDirs;  // -L, searched before $DAE_LOCATION_ASSET and the system dirs
   // Expand geoip:/geosite:/ext: from geodata files in lower() (a missing file or tag is
   // an error). Off for `daec --check`, which must pass on a machine without .dat files.

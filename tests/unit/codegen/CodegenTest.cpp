@@ -66,43 +66,89 @@ TEST(Specialized, SmallSetsStayInlineLargeOnesBecomeMaps) {
   dip.set.cidrs.push_back(cidr("10.0.0.99"));
   g = codegen::generate(program({rule({dip}, 0)}));
   ASSERT_EQ(g.maps.size(), 1u);
-  EXPECT_NE(g.source.find("BPF_MAP_TYPE_LPM_TRIE"), std::string::npos);
+  EXPECT_EQ(g.maps[0].map, "dae_trie");
   // The limit is an option.
   codegen::CodegenOptions opts;
   opts.inlineLimit = 16;
   EXPECT_TRUE(codegen::generate(program({rule({dip}, 0)}), opts).maps.empty());
 }
 
-TEST(Specialized, LpmKeysArePrefixThenAddress) {
+// Nine networks that do not aggregate, IPv4 and IPv6.
+ir::Predicate nineNetworks() {
   auto dip = pred(Field::Dip);
-  // Nine networks that do not aggregate, IPv4 and IPv6.
   const char* nets[] = {"10.0.0.0/8", "12.0.0.0/8", "14.0.0.0/8", "16.0.0.0/8", "18.0.0.0/8",
                         "20.0.0.0/8", "22.0.0.0/8", "fd00::/8",   "2001:db8::1/128"};
   for (const char* n : nets) dip.set.cidrs.push_back(cidr(n));
+  return dip;
+}
+
+TEST(Specialized, LpmKeysArePrefixThenAddress) {
+  // Forced to LPM tries: one per part.
+  codegen::CodegenOptions opts;
+  opts.cidrSets = codegen::CidrSetForm::Lpm;
+  auto g = codegen::generate(program({rule({nineNetworks()}, 0)}), opts);
+  ASSERT_EQ(g.maps.size(), 2u);
+  EXPECT_EQ(g.source.find("dae_trie"), std::string::npos);
+  const auto* v4 = findMap(g, "dae_set_0");
+  const auto* v6 = findMap(g, "dae_set_1");
+  ASSERT_NE(v4, nullptr);
+  ASSERT_NE(v6, nullptr);
+  EXPECT_EQ(v4->keySize, 20u);
+  EXPECT_EQ(v4->valueSize, 1u);
+  ASSERT_EQ(v4->keys.size(), 7u);
+  ASSERT_EQ(v6->keys.size(), 2u);
+  for (const auto* m : {v4, v6})
+    for (const auto& v : m->values) EXPECT_EQ(v, std::string(1, '\1'));
+  // 10.0.0.0/8 is ::ffff:10.0.0.0/104, sorted first.
+  EXPECT_EQ(le32(v4->keys[0], 0), 104u);
+  EXPECT_EQ(v4->keys[0].substr(4), std::string("\0\0\0\0\0\0\0\0\0\0\xff\xff\x0a\0\0\0", 16));
+  EXPECT_EQ(le32(v6->keys[0], 0), 128u);
+  EXPECT_EQ(v6->keys[0].substr(4), std::string("\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01", 16));
+  EXPECT_EQ(le32(v6->keys[1], 0), 8u);
+}
+
+TEST(Specialized, StrideTrieNodes) {
+  // The IPv4 part: seven /8s, one level (root entries 10, 12, ... 22). The IPv6
+  // part: fd00::/8 and one /128 host, whose cheapest structure is the LPM trie (a
+  // trie would walk 16 levels, a length search probe twice).
+  auto g = codegen::generate(program({rule({nineNetworks()}, 0)}));
+  const auto* trie = findMap(g, "dae_trie");
+  ASSERT_NE(trie, nullptr);
+  EXPECT_EQ(trie->keySize, 4u);
+  EXPECT_EQ(trie->valueSize, 512u);
+  ASSERT_EQ(trie->keys.size(), 1u);
+  EXPECT_EQ(le32(trie->keys[0], 0), 0u);
+  const std::string& root = trie->values[0];
+  for (int b = 0; b < 256; ++b) {
+    uint16_t e = static_cast<uint8_t>(root[2 * b]) | static_cast<uint8_t>(root[2 * b + 1]) << 8;
+    bool member = b >= 10 && b <= 22 && b % 2 == 0;
+    EXPECT_EQ(e, member ? 0xffff : 0) << "entry " << b;
+  }
+  EXPECT_NE(g.source.find("IPv4 part: 7 networks, stride trie of 1 node (0), at most 1 level."), std::string::npos);
+  EXPECT_NE(g.source.find("IPv6 part: 2 networks, LPM trie dae_set_0."), std::string::npos);
+  const auto* lpm = findMap(g, "dae_set_0");
+  ASSERT_NE(lpm, nullptr);
+  EXPECT_EQ(lpm->keys.size(), 2u);
+}
+
+TEST(Specialized, LengthSearchEntries) {
+  // Twenty IPv6 hosts: one prefix length, one hash probe (a trie would need a node
+  // per byte of each host).
+  auto dip = pred(Field::Dip);
+  for (int i = 0; i < 20; ++i) dip.set.cidrs.push_back(cidr(("2001:db8::" + std::to_string(2 * i + 1)).c_str()));
   auto g = codegen::generate(program({rule({dip}, 0)}));
+  EXPECT_NE(g.source.find("IPv4 part: no networks. IPv6 part: 20 networks, length search in dae_set_0 (/128 of 128, 0 "
+                          "markers), at most 1 lookup."),
+            std::string::npos);
   const auto* m = findMap(g, "dae_set_0");
   ASSERT_NE(m, nullptr);
   EXPECT_EQ(m->keySize, 20u);
-  EXPECT_EQ(m->valueSize, 1u);
-  ASSERT_EQ(m->keys.size(), 9u);
-  bool sawV4 = false, sawV6 = false;
+  ASSERT_EQ(m->keys.size(), 20u);
   for (size_t i = 0; i < m->keys.size(); ++i) {
-    const auto& k = m->keys[i];
-    ASSERT_EQ(k.size(), 20u);
+    EXPECT_EQ(le32(m->keys[i], 0), 128u);
     EXPECT_EQ(m->values[i], std::string(1, '\1'));
-    uint32_t prefix = le32(k, 0);
-    if (prefix == 104 && static_cast<uint8_t>(k[4 + 12]) == 10) {
-      sawV4 = true;
-      // ::ffff:10.0.0.0 in network order.
-      EXPECT_EQ(k.substr(4, 12), std::string("\0\0\0\0\0\0\0\0\0\0\xff\xff", 12));
-    }
-    if (prefix == 128) {
-      sawV6 = true;
-      EXPECT_EQ(k.substr(4), std::string("\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01", 16));
-    }
   }
-  EXPECT_TRUE(sawV4);
-  EXPECT_TRUE(sawV6);
+  EXPECT_EQ(m->keys[0].substr(4), std::string("\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01", 16));
 }
 
 TEST(Specialized, PortBitmapHasExactlyTheSetsPorts) {
