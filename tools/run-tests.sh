@@ -98,7 +98,7 @@ fi
 # Lab tests: each builds its own namespaces (unique names), runs real servers and
 # clients, tears everything down, and ends with "N passed, M failed".
 for lab in e2e:tests/e2e/run.sh interop:tests/interop/run.sh groups:tests/group-lab/run.sh dns:tests/dns-lab/run.sh dns-e2e:tests/e2e/dns.sh \
-           ops:tests/ops-lab/run.sh; do
+           ops:tests/ops-lab/run.sh subscriptions:tests/subscription-lab/run.sh; do
   name=${lab%%:*} script=${lab#*:}
   [ -f "$script" ] || continue
   step "lab: $name ($script)"

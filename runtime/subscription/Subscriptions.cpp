@@ -255,7 +255,8 @@ asio::awaitable<std::vector<group::PoolNode>> Subscriptions::refreshAsync(std::v
   } done{refreshing_};
   // Everything of one refresh (the workers and their join) runs on one strand, so
   // that the caller's executor may have several threads.
-  auto strand = asio::make_strand(co_await asio::this_coro::executor);
+  auto ex = co_await asio::this_coro::executor;  // named first (GCC 12 and temporaries in co_await)
+  auto strand = asio::make_strand(ex);
   auto op = asio::co_spawn(strand, refreshOnStrand(std::move(sources)), asio::use_awaitable);
   co_return co_await std::move(op);
 }
