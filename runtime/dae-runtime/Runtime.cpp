@@ -241,6 +241,7 @@ void Runtime::start() {
   domainMap_ = datapath_->object().dupMap("dae_domain_map");
   engineOptions.domainMapFd = domainMap_.get();
   engineOptions.dns.pickNode = picker;
+  engineOptions.dns.geodataDirs = source_.geodataDirs;  // geosite:/geoip: of the dns section
   engineOptions.outboundName = [this](uint16_t generation, uint8_t outbound) {
     return outboundName(generation, outbound);
   };

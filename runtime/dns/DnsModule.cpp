@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "dns/Geo.h"
 #include "dns/ModuleImpl.h"
 
 namespace dae::dns {
@@ -88,6 +89,11 @@ std::vector<asio::ip::udp::endpoint> parseServers(const std::vector<std::string>
   return out;
 }
 
+DnsOptions withGeodata(DnsOptions o) {
+  if (!o.geo.site && !o.geo.ip) o.geo = geodataResolvers(geodataSearchPath(o.geodataDirs));
+  return o;
+}
+
 std::vector<std::string> resolvConfServers() {
   std::vector<std::string> out;
   std::ifstream in("/etc/resolv.conf");
@@ -147,7 +153,7 @@ BindSpec parseBind(const std::string& text) {
 
 DnsModule::Impl::Impl(asio::any_io_executor executor, const loader::Artifact& a, int domainMapFd, DnsOptions options)
     : ex(std::move(executor)),
-      opt(std::move(options)),
+      opt(withGeodata(std::move(options))),
       request(a.config.dns().request(), true, upstreamNames(a.config.dns()), opt.geo),
       response(a.config.dns().response(), false, upstreamNames(a.config.dns()), opt.geo),
       cache(CacheOptions{static_cast<size_t>(std::max<int64_t>(0, a.config.dns().max_cache_size())),

@@ -50,7 +50,10 @@ struct DnsOptions {
   uint32_t soMark = 0;  // so_mark_from_dae
   PickNodeFn pickNode;  // groups for upstreams whose traffic a rule sends to a group
   RouteFn routeFlow;    // null: makeKernelRouteFn(artifact) (BPF_PROG_TEST_RUN, private maps)
-  GeoResolvers geo;     // geosite:/geoip:/ext: in dns routing; null: only geoip:private
+  // geosite:/geoip:/ext: in dns routing. Null: the geodata files on
+  // geodataSearchPath(geodataDirs) (dns/Geo.h), opened only if a rule needs one.
+  GeoResolvers geo;
+  std::vector<std::string> geodataDirs;  // -L directories, searched first
   std::shared_ptr<asio::ssl::context> tls;  // DoT / DoH trust; null: system store + $DAE_EXTRA_CA
   std::chrono::milliseconds upstreamTimeout{5000};
   // Resolvers for the upstreams' own host names and `asis` lookups of the runtime

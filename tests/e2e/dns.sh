@@ -19,6 +19,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-${BUILD_DIR:-$root/build}}" && pwd)
 daec=$build/bin/daec
 runtime=$build/bin/dae-runtime
+geodat=$build/bin/geodat
 netlab=$root/tools/netlab/netlab.sh
 P=daednse-$$
 C=$P-c R=$P-r S=$P-s
@@ -99,6 +100,7 @@ address=/other.test/198.18.1.11
 address=/other.test/fd00:dae:2::11
 address=/node.test/198.18.1.11
 address=/nodetcp.test/198.18.1.11
+address=/geosite.test/198.18.1.11
 EOF
 ins dnsmasq --conf-file="$work/ex.conf" --keep-in-foreground >"$work/ex.out" 2>&1 &
 cat >"$work/danted-router.conf" <<EOF
@@ -120,6 +122,13 @@ for _ in $(seq 50); do
      ins ss -ltn | grep -q '198.18.1.12:80 '; then break; fi
   sleep 0.1
 done
+
+# A geosite.dat of our own (tools/geodat): geosite:labsite routes geosite.test in the
+# dns section. The runtime finds it through $DAE_LOCATION_ASSET.
+mkdir -p "$work/geo/src" && echo "domain:geosite.test" >"$work/geo/src/labsite"
+if ! "$geodat" site "$work/geo/src" -o "$work/geo/geosite.dat" >"$work/geodat.log" 2>&1; then
+  echo "dns e2e: geodat failed (ninja -C $build geodat):"; tail -n 3 "$work/geodat.log"; echo "0 passed, 1 failed"; exit 1
+fi
 
 cat >"$work/dns.dae" <<'CONF'
 global {
@@ -168,6 +177,7 @@ dns {
       qname(suffix: node.test) -> vianode
       qname(suffix: loop.test) -> looped
       qname(suffix: self.test) -> self
+      qname(geosite:labsite) -> ex
       qname(suffix: example.test, other.test) -> ex
       fallback: asis
     }
@@ -177,9 +187,9 @@ dns {
   }
 }
 CONF
-"$daec" "$work/dns.dae" -o "$work/dns.o" || { echo "dns e2e: daec failed"; echo "0 passed, 1 failed"; exit 1; }
+DAE_LOCATION_ASSET="$work/geo" "$daec" "$work/dns.dae" -o "$work/dns.o" || { echo "dns e2e: daec failed"; echo "0 passed, 1 failed"; exit 1; }
 
-ip netns exec "$R" "$runtime" --program "$work/dns.o" --cgroup "$cg/test" >"$work/runtime.log" 2>&1 &
+ip netns exec "$R" env DAE_LOCATION_ASSET="$work/geo" "$runtime" --program "$work/dns.o" --cgroup "$cg/test" >"$work/runtime.log" 2>&1 &
 rt_pid=$!
 for _ in $(seq 100); do
   grep -q "dae-runtime running" "$work/runtime.log" 2>/dev/null && break
@@ -232,6 +242,9 @@ check "lan: a must_direct rule leaves DNS alone (dnsmasq answers, no reject)" "^
   inc dig +short +time=3 +tries=1 @198.18.1.57 ads.example.test
 check "lan: ...and dnsmasq saw the client itself" "^[1-9]" \
   bash -c "grep -c 'query\[A\] ads.example.test from 198.18.0.2\$' $ex"
+
+check "lan: a geosite: rule in the dns section (geodata from \$DAE_LOCATION_ASSET) picks the upstream" \
+  "^198\.18\.1\.11$" inc dig +short +time=3 +tries=1 @198.18.1.53 www.geosite.test
 
 # ---- upstreams routed to a group go through its node ------------------------------------------
 check "udp upstream routed to group proxy: answered" "^198\.18\.1\.11$" \
