@@ -272,6 +272,18 @@ check "loop: an upstream that is dae's own dns.bind gets SERVFAIL" "status: SERV
   bash -c "ip netns exec $C dig +time=3 +tries=1 @198.18.1.53 x.self.test | tr '\n' ' '"
 check "loop: ...reported at start and per query" "DNS loop: DNS upstream 'self'.*own dns.bind" cat "$work/runtime.log"
 
+# ---- reload: the DNS module follows the new program -----------------------------------------
+sed -i 's/^      qname(full: ads.example.test) -> reject$/&\n      qname(full: reloaded.example.test) -> reject/' "$work/dns.dae"
+DAE_LOCATION_ASSET="$work/geo" "$daec" "$work/dns.dae" -o "$work/dns.o" >"$work/daec-reload.log" 2>&1
+check "reload: dae-runtime reload takes the new program" "reloaded: generation 1 -> 2" \
+  ip netns exec "$R" "$runtime" reload
+check "reload: the new dns section applies (a new reject rule)" "status: NOERROR.*ANSWER: 0" \
+  bash -c "ip netns exec $C dig +time=3 +tries=1 @198.18.1.53 reloaded.example.test | tr '\n' ' '"
+check "reload: dns.bind answers again" "^198\.18\.1\.10$" \
+  inc dig +short +time=3 +tries=1 -p 5353 @198.18.0.1 afterreload.example.test
+check "reload: a lookup then the first connection still follow domain()" "^src=198\.18\.1\.2 " \
+  client_resolving curl -4 -sS -m 8 http://after.example.test/
+
 # ---- exit ---------------------------------------------------------------------------------------
 kill -TERM "$rt_pid"; wait "$rt_pid" 2>/dev/null; rt_pid=
 check "the runtime reports DNS figures on exit" "DNS: [0-9]+ queries" cat "$work/runtime.log"
