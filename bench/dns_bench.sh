@@ -19,7 +19,10 @@
 #   runtime, cache hit / miss: the same through dae-runtime's hijack
 # Every run reports the CPU time of the server process (utime + stime from /proc)
 # and queries per CPU-second: on a loaded machine that, not the wall-clock rate, says
-# what one core can do. The cached-rate target is 100,000 queries/s on one core.
+# what one core can do. That CPU time is the server process's own (user + system,
+# its syscalls included); receive-side softirq work done on the sending CPU (veth,
+# and for the runtime the tc program at lan0) is not in it, for every server alike.
+# The cached-rate target is 100,000 queries/s on one core.
 # Never fails on a figure; exit 1 only when something could not be measured.
 # Environment: SECONDS_PER_RUN (default 8), CLIENTS (dnsperf -c, default 4),
 # OUTSTANDING (dnsperf -q, default 500), RUNTIME=0 (skip the dae-runtime runs),
