@@ -12,13 +12,14 @@
 # One group per subscription (subtag() filter) and one by name keyword; a rule per
 # client source port sends a curl through each group. A proxied connection is proven
 # by the target seeing the node's address (198.18.1.2, not the client's 198.18.0.2)
-# and by the runtime's connection line naming that node's server.
+# and by the runtime's connection line naming that node.
 # Then: the persisted copies exist (0600 in a 0700 persist.d); with the HTTP servers
 # stopped a fresh start falls back to them and still proxies through b64 and tls,
 # while plain and sip (no -file) give no nodes; with the servers back but b64.txt
 # gone (404) and the lab CA not trusted, b64 and tls fall back again and plain works.
 #
 #   tests/subscription-lab/run.sh [BUILD_DIR]     (root; ends with "N passed, M failed")
+#   SUBLAB_KEEP=1 keeps the work directory (logs, persist.d) for a look afterwards.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -49,7 +50,7 @@ cleanup() {
   [ -n "$rt_pid" ] && kill "$rt_pid" 2>/dev/null
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
   bash "$netlab" down "$P" 2>/dev/null
-  rm -rf "$work"
+  if [ "${SUBLAB_KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 
@@ -73,8 +74,8 @@ stop() {  # stop NAME: the process start() recorded
   wait "${!var}" 2>/dev/null
 }
 listening() { n "$S" ss -H -ltn | awk '{print $4}' | grep -qxF "$1"; }
-wait_listening() {
-  for _ in $(seq 50); do
+wait_listening() {  # up to 15 s: python starts slowly on a loaded machine
+  for _ in $(seq 150); do
     local all=1
     for ep in "$@"; do listening "$ep" || all=0; done
     [ "$all" = 1 ] && return 0
@@ -176,7 +177,7 @@ start_runtime() {  # start_runtime [env(1) arguments]: the config directory is t
   log=$work/runtime.$starts.log
   env "$@" ip netns exec "$R" "$runtime" --program "$etc/lab.o" >"$log" 2>&1 &
   rt_pid=$!
-  for _ in $(seq 100); do
+  for _ in $(seq 300); do
     grep -q "dae-runtime running" "$log" 2>/dev/null && return 0
     kill -0 "$rt_pid" 2>/dev/null || break
     sleep 0.1
@@ -190,23 +191,24 @@ stop_runtime() {
   wait "$rt_pid" 2>/dev/null
   rt_pid=
 }
-# proxied NAME SPORT NODE_PORT: a curl from the client with source port SPORT is
-# seen by the target from the node's address, and the runtime names the node.
+# proxied NAME SPORT NODE_NAME NODE_PORT: a curl from the client with source port
+# SPORT is seen by the target from the node's address, and the runtime's connection
+# line names the node (by its name, or its server address).
 proxied() {
-  local name=$1 sport=$2 node=$3 out
+  local name=$1 sport=$2 nodeName=$3 node=$4 out
   out=$(n "$C" curl -sS -m 5 --local-port "$sport" http://198.18.1.10/ 2>&1)
   if ! [[ "$out" =~ ^src=198\.18\.1\.2\  ]]; then
     fail "$name: the target saw: $(echo "$out" | head -n 1)"
     return
   fi
   for _ in $(seq 20); do
-    if grep -E "198\.18\.0\.2:$sport -> 198\.18\.1\.10:80 .*198\.18\.1\.2:$node" "$log" >/dev/null; then
-      pass "$name (target sees 198.18.1.2; runtime: via 198.18.1.2:$node)"
+    if grep -E "198\.18\.0\.2:$sport -> 198\.18\.1\.10:80 .*($nodeName|198\.18\.1\.2:$node)" "$log" >/dev/null; then
+      pass "$name (target sees 198.18.1.2; runtime: node $nodeName, 198.18.1.2:$node)"
       return
     fi
     sleep 0.1
   done
-  fail "$name: no connection line through 198.18.1.2:$node in $log"
+  fail "$name: no connection line naming $nodeName or 198.18.1.2:$node in $log"
 }
 # not_proxied NAME SPORT: the group has no node, so the connection fails.
 not_proxied() {
@@ -230,12 +232,12 @@ logged "https (lab CA) fetched and persisted" \
 logged "file:// read" "subscription 'local' \(file://subs/local\.txt\): 1 node \(file, link list\)"
 logged "skipped lines are named" "subscription 'sip' .*: skipped servers\[1\] 'sip-plugin': plugin 'obfs-local'"
 expect "the bad line's credentials are not logged" bash -c "! grep -q 'lab-sip-pass\|lab-b64-pass\|lab-tls-pass' '$log'"
-proxied "plain list node (socks5) carries a connection" 40001 1080
-proxied "base64 list node (ss) carries a connection" 40002 8388
-proxied "SIP008 node (ss chacha20) carries a connection" 40003 8389
-proxied "https node (ss aes-256-gcm) carries a connection" 40004 8390
-proxied "file:// node carries a connection" 40005 8391
-proxied "name(keyword) && subtag(regex) picks the file:// node" 40006 8391
+proxied "plain list node (socks5) carries a connection" 40001 plain-socks 1080
+proxied "base64 list node (ss) carries a connection" 40002 b64-ss 8388
+proxied "SIP008 node (ss chacha20) carries a connection" 40003 sip-ss 8389
+proxied "https node (ss aes-256-gcm) carries a connection" 40004 tls-ss 8390
+proxied "file:// node carries a connection" 40005 local-ss 8391
+proxied "name(keyword) && subtag(regex) picks the file:// node" 40006 local-ss 8391
 check_direct=$(n "$C" curl -sS -m 5 --local-port 40010 http://198.18.1.10/ 2>&1)
 if [[ "$check_direct" =~ ^src=198\.18\.0\.2\  ]]; then pass "other ports go direct (the target sees the client)"; else fail "direct: $check_direct"; fi
 stop_runtime
@@ -255,9 +257,9 @@ logged "b64: fetch failed, persisted copy used (logged)" \
 logged "tls: fetch failed, persisted copy used (logged)" \
   "subscription 'tls' .*: fetch failed: .*; using the persisted copy .*persist\.d/tls\.sub"
 logged "plain (no -file): no nodes, a warning" "subscription 'plain' .*: fetch failed: .*; no nodes from it"
-proxied "server down: base64 node from the persisted copy still proxies" 41002 8388
-proxied "server down: https node from the persisted copy still proxies" 41004 8390
-proxied "server down: the file:// node still proxies" 41005 8391
+proxied "server down: base64 node from the persisted copy still proxies" 41002 b64-ss 8388
+proxied "server down: https node from the persisted copy still proxies" 41004 tls-ss 8390
+proxied "server down: the file:// node still proxies" 41005 local-ss 8391
 not_proxied "server down: the plain subscription (no copy) gives no node" 41001
 stop_runtime
 
@@ -271,9 +273,9 @@ logged "404: the status is logged and the copy used" \
   "subscription 'b64' .*: fetch failed: HTTP 404 .*; using the persisted copy"
 logged "untrusted certificate: refused, the copy used" \
   "subscription 'tls' .*: fetch failed: .*certificate verify failed.*; using the persisted copy"
-proxied "404: base64 node from the persisted copy proxies" 42002 8388
-proxied "untrusted certificate: https node from the persisted copy proxies" 42004 8390
-proxied "server back: the plain subscription's node proxies again" 42001 1080
+proxied "404: base64 node from the persisted copy proxies" 42002 b64-ss 8388
+proxied "untrusted certificate: https node from the persisted copy proxies" 42004 tls-ss 8390
+proxied "server back: the plain subscription's node proxies again" 42001 plain-socks 1080
 expect "a failed fetch leaves the persisted copy unchanged" cmp -s "$work/b64.txt.away" "$etc/persist.d/b64.sub"
 stop_runtime
 
