@@ -7,6 +7,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 
@@ -57,10 +59,14 @@ RouteSpec parseRouteSpec(const std::string& text) {
   parseEndpoint(words[3], "destination", s.dst, s.dport);
   bool v6src = s.src.find(':') != std::string::npos, v6dst = s.dst.find(':') != std::string::npos;
   if (v6src != v6dst) throw std::invalid_argument("source and destination must be of the same IP version");
+  // Options may come in any order: hook= and pname= are reconciled after the loop.
+  std::optional<bool> hookWan;
+  std::set<std::string> seen;
   for (size_t i = 4; i < words.size(); ++i) {
     auto eq = words[i].find('=');
     if (eq == std::string::npos) throw std::invalid_argument("option '" + words[i] + "': expected key=value");
     std::string key = words[i].substr(0, eq), value = words[i].substr(eq + 1);
+    if (!seen.insert(key).second) throw std::invalid_argument("option '" + key + "' is given twice");
     if (key == "mac") {
       auto m = sema::parseMac(value);
       if (!sema::ok(m)) throw std::invalid_argument("mac: " + sema::message(m));
@@ -73,18 +79,20 @@ RouteSpec parseRouteSpec(const std::string& text) {
       if (value.empty() || value.size() > 15)
         throw std::invalid_argument("pname: expected 1 to 15 characters, got '" + value + "'");
       s.pname = value;
-      s.wan = true;
     } else if (key == "domain") {
       if (value.empty()) throw std::invalid_argument("domain: empty");
       s.domain = value;
     } else if (key == "hook") {
       if (value != "lan" && value != "wan") throw std::invalid_argument("hook: expected lan or wan, got '" + value + "'");
-      s.wan = value == "wan";
+      hookWan = value == "wan";
     } else {
       throw std::invalid_argument("unknown option '" + key + "' (mac, dscp, pname, domain, hook)");
     }
   }
-  if (!s.pname.empty() && !s.wan) throw std::invalid_argument("pname: only the host's own (hook=wan) traffic has a process name");
+  // pname= implies hook=wan; with hook=lan it is an error, whichever comes first.
+  if (!s.pname.empty() && hookWan == false)
+    throw std::invalid_argument("pname: only the host's own (hook=wan) traffic has a process name");
+  s.wan = hookWan.value_or(!s.pname.empty());
   return s;
 }
 
