@@ -3,10 +3,13 @@
 // RouteTester), in both back ends, must equal the reference evaluator's answer on
 // the unoptimised IR. The reference (ir::evaluate) is written from the language's
 // rules, independently of the code generators, and domains are matched here by a
-// separate implementation.
+// separate implementation. The random sets of networks come in the shapes the
+// specialised back end stores differently (hosts only, one prefix length, hosts
+// and networks mixed, IPv4, IPv6 or both, merged runs of one-network rules), and a
+// program with a large set is also run with each form of such sets forced in turn.
 //
 //   dae-difftest [--seed N]... [--fresh] [--programs N] [--packets N]
-// Ends with "N passed, M failed" (one test = one program in one back end).
+// Ends with "N passed, M failed" (one test = one program in one back end or form).
 #include <arpa/inet.h>
 #include <unistd.h>
 
@@ -22,6 +25,7 @@
 #include "datapath/RouteTester.h"
 #include "driver/Pipeline.h"
 #include "ir/Lower.h"
+#include "ir/Passes.h"
 #include "sema/Values.h"
 
 namespace {
@@ -60,15 +64,40 @@ std::string randomV6(Rng& rng) {
   return o.str();
 }
 
-std::string cidrText(Rng& rng, Pools& pools, bool v6) {
+// A network of the given prefix length (-1: random; the full length is a host).
+std::string cidrText(Rng& rng, Pools& pools, bool v6, int prefix = -1) {
   if (v6) {
-    std::string c = randomV6(rng) + "/" + std::to_string(pick(rng, 16, 128));
+    std::string c = randomV6(rng) + "/" + std::to_string(prefix >= 0 ? prefix : pick(rng, 16, 128));
     pools.cidrs6.push_back(c);
     return "'" + c + "'";
   }
-  std::string c = randomV4(rng) + "/" + std::to_string(pick(rng, 8, 32));
+  std::string c = randomV4(rng) + "/" + std::to_string(prefix >= 0 ? prefix : pick(rng, 8, 32));
   pools.cidrs4.push_back(c);
   return c;
+}
+
+// The arguments of one dip()/sip() call, in one of the shapes the code generator
+// stores differently: networks of any length, hosts only (/32, /128), networks of
+// one length, hosts mixed with networks; IPv4, IPv6 or both.
+std::string cidrArgs(Rng& rng, Pools& pools, int n) {
+  int shape = pick(rng, 0, 3);
+  int version = pick(rng, 0, 2);  // 0 IPv4, 1 IPv6, 2 both
+  int len4 = pick(rng, 8, 32), len6 = pick(rng, 16, 128);
+  std::string out;
+  for (int i = 0; i < n; ++i) {
+    std::string arg;
+    if (coin(rng, 0.02)) arg = "geoip:private";
+    else if (coin(rng, 0.02)) arg = "'::ffff:0:0/96'";
+    else {
+      bool v6 = version == 1 || (version == 2 && coin(rng, 0.4));
+      int prefix = -1;
+      if (shape == 1 || (shape == 3 && coin(rng))) prefix = v6 ? 128 : 32;
+      else if (shape == 2) prefix = v6 ? len6 : len4;
+      arg = cidrText(rng, pools, v6, prefix);
+    }
+    out += (i ? ", " : "") + arg;
+  }
+  return out;
 }
 
 std::string portText(Rng& rng, Pools& pools) {
@@ -93,15 +122,9 @@ std::string randomCall(Rng& rng, Pools& pools) {
     case 0:
     case 1: {
       o << (kind == 0 ? "dip(" : "sip(");
-      if (coin(rng, 0.03)) {
-        // Thousands of networks: the LPM-trie path.
-        n = pick(rng, 500, 2000);
-      }
-      args([&] {
-        if (coin(rng, 0.02)) return std::string("geoip:private");
-        if (coin(rng, 0.02)) return std::string("'::ffff:0:0/96'");
-        return cidrText(rng, pools, coin(rng, 0.35));
-      });
+      // Sometimes thousands of networks: deep tries, big hash sets.
+      if (coin(rng, 0.03)) n = pick(rng, 500, 2000);
+      o << cidrArgs(rng, pools, n) << ')';
       break;
     }
     case 2:
@@ -150,6 +173,14 @@ std::string randomConfig(Rng& rng, Pools& pools) {
   o << "group {\n  g1 { policy: min }\n  g2 { policy: random }\n}\nrouting {\n";
   int rules = pick(rng, 1, 40);
   for (int i = 0; i < rules; ++i) {
+    if (coin(rng, 0.08)) {
+      // A run of one-network rules to one outbound, which the optimiser merges into
+      // one set (the shape of bench/route_bench.sh's merged rules).
+      std::string fn = coin(rng) ? "dip(" : "sip(", out = randomOutbound(rng);
+      int run = pick(rng, 5, 120);
+      for (int j = 0; j < run; ++j) o << "  " << fn << cidrArgs(rng, pools, 1) << ") -> " << out << '\n';
+      continue;
+    }
     int calls = pick(rng, 1, 3);
     for (int c = 0; c < calls; ++c) o << (c ? " && " : "  ") << randomCall(rng, pools);
     o << " -> " << randomOutbound(rng) << '\n';
@@ -166,6 +197,9 @@ std::string addrInCidr(Rng& rng, const std::string& cidr) {
   std::array<uint8_t, 16> a = c.addr;
   for (int bit = c.prefix; bit < 128; ++bit)
     if (coin(rng)) a[bit / 8] |= static_cast<uint8_t>(0x80 >> (bit % 8));
+  // Sometimes just outside: the last bit of the prefix flipped (a sibling network).
+  int first = v6 ? 0 : 96;
+  if (c.prefix > first && coin(rng, 0.2)) a[(c.prefix - 1) / 8] ^= static_cast<uint8_t>(0x80 >> ((c.prefix - 1) % 8));
   char buf[INET6_ADDRSTRLEN];
   if (!v6) inet_ntop(AF_INET, &a[12], buf, sizeof buf);
   else inet_ntop(AF_INET6, a.data(), buf, sizeof buf);
@@ -274,6 +308,20 @@ dae::ir::Packet referencePacket(const dae::datapath::RouteSpec& s, const dae::ir
   return p;
 }
 
+struct Variant {
+  dae::codegen::Backend backend;
+  dae::codegen::CidrSetForm form;
+};
+
+// A dip()/sip() set the specialised back end stores in a map (over its inline limit).
+bool hasLargeCidrSet(const dae::ir::Program& program) {
+  for (const auto& r : program.rules)
+    for (const auto& p : r.predicates)
+      if (dae::ir::isCidrField(p.field) && dae::ir::aggregateCidrs(p.set.cidrs).size() > dae::codegen::CodegenOptions{}.inlineLimit)
+        return true;
+  return false;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -304,6 +352,11 @@ int main(int argc, char** argv) {
   }
 
   int passed = 0, failed = 0;
+  unsigned forcedTurn = 0;
+  // How the parts of large sets of networks were stored, over all specialised runs
+  // (from the comments of the generated C), to show what the test covered.
+  std::vector<std::pair<std::string, int>> structures = {
+      {"part: ", 0}, {", stride trie of ", 0}, {", length search in ", 0}, {", LPM trie ", 0}};
   for (uint64_t seed : seeds) {
     Rng rng(seed);
     for (int prog = 0; prog < programs; ++prog) {
@@ -311,11 +364,19 @@ int main(int argc, char** argv) {
       std::string config = randomConfig(rng, pools);
       std::vector<TestPacket> pkts;
       for (int i = 0; i < packets; ++i) pkts.push_back(randomPacket(rng, pools));
-      for (auto backend : {dae::codegen::Backend::Specialized, dae::codegen::Backend::Table}) {
+      // Both back ends; and when the program has a large set of networks, the
+      // specialised back end once more with one form of such sets forced (in turn
+      // stride tries, length searches, LPM tries), besides the cheapest.
+      std::vector<Variant> variants = {{dae::codegen::Backend::Specialized, dae::codegen::CidrSetForm::Cheapest},
+                                       {dae::codegen::Backend::Table, dae::codegen::CidrSetForm::Cheapest}};
+      for (size_t v = 0; v < variants.size(); ++v) {
+        auto [backend, form] = variants[v];
         std::string label = "seed " + std::to_string(seed) + " program " + std::to_string(prog) + " " +
                             dae::codegen::backendName(backend);
+        if (form != dae::codegen::CidrSetForm::Cheapest) label += std::string(" --cidr-sets=") + dae::codegen::cidrSetFormName(form);
         dae::driver::PipelineOptions opts;
         opts.backend = backend;
+        opts.cidrSets = form;
         dae::driver::Compilation c(opts);
         if (!c.loadText("random.dae", config, "") || !c.check() || !c.lower() || !c.generate() || !c.compile()) {
           std::ostringstream d;
@@ -323,6 +384,15 @@ int main(int argc, char** argv) {
           std::cout << "FAIL " << label << ": does not compile:\n" << d.str() << config;
           ++failed;
           continue;
+        }
+        for (auto& [what, count] : structures) {
+          for (size_t at = 0; (at = c.generated.source.find(what, at)) != std::string::npos; at += what.size()) ++count;
+        }
+        if (v == 0 && hasLargeCidrSet(c.program)) {
+          static const dae::codegen::CidrSetForm forced[] = {dae::codegen::CidrSetForm::StrideTrie,
+                                                             dae::codegen::CidrSetForm::LengthSearch,
+                                                             dae::codegen::CidrSetForm::Lpm};
+          variants.push_back({dae::codegen::Backend::Specialized, forced[forcedTurn++ % 3]});
         }
         // The reference runs on the unoptimised IR, so the optimiser is tested too.
         dae::frontend::DiagnosticEngine scratch(c.sources);
@@ -356,6 +426,8 @@ int main(int argc, char** argv) {
   }
   std::cout << "differential: " << programs << " programs x " << packets << " packets per seed, seeds";
   for (auto s : seeds) std::cout << ' ' << s;
+  std::cout << "\nparts of large sets of networks: " << structures[0].second << " (stride tries " << structures[1].second
+            << ", length searches " << structures[2].second << ", LPM tries " << structures[3].second << ")";
   std::cout << '\n' << passed << " passed, " << failed << " failed\n";
   return failed ? 1 : 0;
 }
