@@ -52,11 +52,11 @@ TEST(ControlSocket, AnswersACommandOnAnAbstractSocket) {
 
 TEST(ControlSocket, AnswersLater) {
   std::string address = uniqueName("later");
-  std::unique_ptr<boost::asio::steady_timer> timer;
   Served* served = nullptr;
   Served s(address, [&](const std::string&, std::function<void(ControlReply)> reply) {
-    timer = std::make_unique<boost::asio::steady_timer>(served->io(), 200ms);
-    timer->async_wait([reply](const boost::system::error_code&) { reply({1, "late\n"}); });
+    // Owned by its own handler: it lives exactly as long as the wait.
+    auto timer = std::make_shared<boost::asio::steady_timer>(served->io(), 200ms);
+    timer->async_wait([timer, reply](const boost::system::error_code&) { reply({1, "late\n"}); });
   });
   served = &s;
   auto start = std::chrono::steady_clock::now();
