@@ -1,8 +1,9 @@
 /* dae datapath ABI: every struct shared between the BPF programs and userspace.
  *
- * Plain C on purpose: the BPF skeleton includes it, and so do the C++ compiler
- * (which generates dae_route() against struct dae_route_ctx) and the runtime
- * (which reads and writes the maps). Only <linux/types.h> is needed.
+ * Plain C on purpose: the BPF skeleton and routers include it, and so do the
+ * C++ compiler (which generates dae_route() against struct dae_route_ctx) and
+ * the runtime (which reads and writes the maps). Only <linux/types.h> is
+ * needed.
  *
  * Byte orders, stated once because mixing them up is the classic bug here:
  *   - addresses are always in network byte order, IPv4 mapped into the IPv6
@@ -30,9 +31,9 @@
 #define DAE_ABI_VERSION 3
 
 /* Words of the domain bitmap (32 domain() rule sets per word). The generated
- * code defines it before including the skeleton; userspace should derive it
+ * router defines it before including dae/router.h; userspace should derive it
  * from the value size of dae_domain_map (value_size / 4) rather than trust
- * this default. */
+ * this default. The skeleton does not depend on it (struct dae_route_input). */
 #ifndef DAE_DOMAIN_WORDS
 #define DAE_DOMAIN_WORDS 1
 #endif
@@ -70,26 +71,40 @@ enum {
   DAE_FLOW_F_MARK_DIAL = 1u << 2, /* WAN direct with a mark: the runtime dials with SO_MARK */
 };
 
-/* Input of the generated dae_route(). Built once per new flow. */
-struct dae_route_ctx {
-  __u32 dip[4];   /* network byte order; IPv4 as ::ffff:a.b.c.d */
-  __u32 sip[4];
-  __u16 dport;    /* host byte order */
-  __u16 sport;
-  __u8 l4proto;   /* IPPROTO_TCP or IPPROTO_UDP */
-  __u8 ipversion; /* 4 or 6 */
-  __u8 dscp;      /* the 6 DSCP bits of TOS / traffic class */
-  __u8 is_wan;    /* 1: the host's own traffic (WAN egress): pname is meaningful */
-  __u8 mac[6];    /* source MAC of the Ethernet header; all zero if none */
-  __u8 pad[2];
+/* What the skeleton learns about a new flow: the fields of struct
+ * dae_route_input, and the head of struct dae_route_ctx. */
+#define DAE_ROUTE_INPUT_FIELDS                                                    \
+  __u32 dip[4];   /* network byte order; IPv4 as ::ffff:a.b.c.d */                \
+  __u32 sip[4];                                                                   \
+  __u16 dport;    /* host byte order */                                           \
+  __u16 sport;                                                                    \
+  __u8 l4proto;   /* IPPROTO_TCP or IPPROTO_UDP */                                \
+  __u8 ipversion; /* 4 or 6 */                                                    \
+  __u8 dscp;      /* the 6 DSCP bits of TOS / traffic class */                    \
+  __u8 is_wan;    /* 1: the host's own traffic (WAN egress): pname is meaningful */ \
+  __u8 mac[6];    /* source MAC of the Ethernet header; all zero if none */       \
+  __u8 pad[2];                                                                    \
   char pname[DAE_PNAME_LEN]; /* process name, zero padded; empty if unknown */
+
+/* Input of the router's entry point, dae_route_flow(): built by the skeleton
+ * once per new flow. Its size does not depend on the rules, so that one
+ * skeleton object, compiled when daec is built, serves every router. */
+struct dae_route_input {
+  DAE_ROUTE_INPUT_FIELDS
+};
+DAE_STATIC_ASSERT(sizeof(struct dae_route_input) == 64, "dae_route_input layout");
+
+/* What the generated dae_route() reads: the input plus what only the router
+ * knows the size of, the domain() sets the destination was resolved from. */
+struct dae_route_ctx {
+  DAE_ROUTE_INPUT_FIELDS
   __u32 domain_bitmap[DAE_DOMAIN_WORDS]; /* bit i: domain() set i resolved to dip */
 };
 DAE_STATIC_ASSERT(sizeof(struct dae_route_ctx) == 64 + 4 * DAE_DOMAIN_WORDS,
                   "dae_route_ctx layout");
 
-/* Output of the generated dae_route(). The skeleton zeroes it before the call,
- * so a dae_route() that sets nothing means: direct, rule 0, no mark. */
+/* Output of the router. The skeleton zeroes it before the call, so a
+ * dae_route() that sets nothing means: direct, rule 0, no mark. */
 struct dae_route_result {
   __u32 mark;       /* direct(mark: N) / group mark; 0: none */
   __u16 rule_index; /* index into dae_rule_hits and the .dae.rules table */

@@ -1,5 +1,6 @@
-/* Common prelude of the BPF side: kernel/libbpf headers, the feature switches
- * and small helpers. Included first by dae/skeleton.c. */
+/* Common prelude of the BPF side: kernel/libbpf headers, the feature switches,
+ * small helpers and the one function the skeleton and the router share.
+ * Included first by dae/skeleton.c and dae/router.h. */
 #ifndef DAE_COMMON_H
 #define DAE_COMMON_H
 
@@ -12,12 +13,16 @@
 
 #include "dae/abi.h"
 
-/* ---- What the generated code must or may define before the skeleton ----
+/* ---- Configuration macros ----
  *
+ * The router (generated per config, see dae/router.h) defines:
  * DAE_MAX_RULES (required)      number of rules: size of dae_rule_hits.
  * DAE_DOMAIN_WORDS (default 1)  words of the domain bitmap (see abi.h).
  * DAE_FEATURE_DOMAIN (1)        look dip up in dae_domain_map for new flows;
  *                               0 leaves ctx->domain_bitmap zero (no domain() rules).
+ *
+ * The skeleton is compiled when daec is built, once per variant of these
+ * (compiler/driver/Skeletons.cpp lists the variants):
  * DAE_FEATURE_PNAME (1)         look the socket up in dae_sock_pname at WAN egress.
  * DAE_FEATURE_DNS_HIJACK (1)    port-53 flows under a rule that is not `must`
  *                               go to the runtime's DNS module.
@@ -32,13 +37,6 @@
  * DAE_LICENSE ("GPL")           the program's license string (the kernel gates
  *                               some helpers on a GPL-compatible one).
  */
-#ifndef DAE_MAX_RULES
-#error "the generated code must #define DAE_MAX_RULES before including dae/skeleton.c"
-#endif
-#if DAE_MAX_RULES < 1 || DAE_MAX_RULES > 65536
-#error "DAE_MAX_RULES must be 1..65536 (rule_index is 16 bits)"
-#endif
-
 #ifndef DAE_FEATURE_DOMAIN
 #define DAE_FEATURE_DOMAIN 1
 #endif
@@ -100,5 +98,11 @@
  * constant sizes used here). */
 #define dae_memset(p, c, n) __builtin_memset((p), (c), (n))
 #define dae_memcpy(d, s, n) __builtin_memcpy((d), (s), (n))
+
+/* The link between the two halves of a program: the router's entry point,
+ * defined in dae/router.h and called by the skeleton for each new flow. res
+ * arrives zeroed. A global (BTF-linkage) function: libbpf's static linker
+ * resolves the skeleton's call to it, and the verifier checks it on its own. */
+int dae_route_flow(const struct dae_route_input *in, struct dae_route_result *res);
 
 #endif /* DAE_COMMON_H */

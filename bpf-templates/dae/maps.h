@@ -1,7 +1,8 @@
 /* The maps the skeleton owns. Their names are an interface: the runtime finds
  * them by name in rules.o (bpf_object__find_map_by_name), so renaming one is an
- * ABI change (bump DAE_ABI_VERSION). Maps the generated code needs (LPM tries
- * and hash sets for large rule sets) are defined by the generated code itself. */
+ * ABI change (bump DAE_ABI_VERSION). The maps whose shape depends on the rules
+ * (dae_rule_hits, dae_domain_map) belong to the router (dae/router.h), and the
+ * generated code defines its own sets (LPM tries, hash sets ...). */
 #ifndef DAE_MAPS_H
 #define DAE_MAPS_H
 
@@ -25,15 +26,6 @@ struct {
   __type(value, struct dae_flow_info);
 } dae_routing_result SEC(".maps");
 
-/* DNS answers: address -> bitmap of the domain() rule sets that matched the
- * queried name. Written by the runtime before the client sees the answer. */
-struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, DAE_DOMAIN_ENTRIES);
-  __type(key, struct dae_ip);
-  __type(value, struct dae_domain_bitmap);
-} dae_domain_map SEC(".maps");
-
 /* Socket cookie -> owning process, filled by the cgroup socket hooks. */
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
@@ -41,15 +33,6 @@ struct {
   __type(key, __u64);
   __type(value, struct dae_sock_info);
 } dae_sock_pname SEC(".maps");
-
-/* New flows per rule. Per-CPU so that counting never contends; the runtime
- * sums the CPUs when it reads. */
-struct {
-  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, DAE_MAX_RULES);
-  __type(key, __u32);
-  __type(value, __u64);
-} dae_rule_hits SEC(".maps");
 
 /* Kernel events for the runtime's log (struct dae_event), only while
  * dae_params has DAE_PARAM_F_EVENTS. A full buffer loses events, never packets. */

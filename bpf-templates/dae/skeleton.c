@@ -1,29 +1,17 @@
 /* The dae datapath skeleton: the tc programs shared by every generated
- * program. One skeleton, specialised at compile time: the generated C
- * configures it with macros (see dae/common.h) and supplies the router.
- *
- * A generated translation unit looks like this:
- *
- *     #define DAE_MAX_RULES 3
- *     #define DAE_DOMAIN_WORDS 1
- *     #include "dae/skeleton.c"
- *
- *     ... maps and helpers of the generated code ...
- *
- *     static __always_inline void dae_route(const struct dae_route_ctx *ctx,
- *                                           struct dae_route_result *res) { ... }
- *
- * The skeleton comes first so that the generated code can use its types, maps
- * and helpers; it only forward-declares dae_route(). Being static and
- * always_inline, the definition that follows is still inlined into every
- * program (inlining happens on the IR, after the whole file is parsed).
+ * program. One skeleton, specialised at compile time by the feature macros of
+ * dae/common.h. It does not depend on the rules: daec compiles it when it is
+ * built, once per feature variant, and links each config's router
+ * (dae/router.h, generated) to it with libbpf's static linker. The two meet
+ * in dae_route_flow(), the router's entry point.
  *
  * Per packet:
  *   1. the runtime's own packets (skb->mark == so_mark_from_dae) pass;
  *   2. parse; anything but TCP/UDP over IPv4/IPv6 passes;
  *   3. a known flow reuses its cached decision (dae/conntrack.h);
- *   4. a new flow: build struct dae_route_ctx, call dae_route(), turn the
- *      result into an action, cache it, count dae_rule_hits[rule_index];
+ *   4. a new flow: build struct dae_route_input, call dae_route_flow() (which
+ *      also counts dae_rule_hits[rule_index]), turn the result into an
+ *      action, cache it;
  *   5. act: pass (with skb->mark for a LAN direct(mark)), drop, or hand off to
  *      the userspace engine (dae_handoff_proxy).
  */
@@ -35,14 +23,11 @@
 #include "dae/cgroup.h"
 #endif
 
-/* Defined by the generated code, after this file. */
-static __always_inline void dae_route(const struct dae_route_ctx *ctx, struct dae_route_result *res);
-
 /* Builds the router's input for a new flow. *pid receives the owning process
  * at WAN egress when known. */
-static __always_inline void dae_build_route_ctx(struct __sk_buff *skb, __u32 hook,
-                                                const struct dae_pkt *pkt,
-                                                struct dae_route_ctx *ctx, __u32 *pid) {
+static __always_inline void dae_build_route_input(struct __sk_buff *skb, __u32 hook,
+                                                  const struct dae_pkt *pkt,
+                                                  struct dae_route_input *ctx, __u32 *pid) {
   dae_memset(ctx, 0, sizeof(*ctx));
   dae_memcpy(ctx->dip, pkt->tuple.dip, sizeof(ctx->dip));
   dae_memcpy(ctx->sip, pkt->tuple.sip, sizeof(ctx->sip));
@@ -73,16 +58,10 @@ static __always_inline void dae_build_route_ctx(struct __sk_buff *skb, __u32 hoo
     }
 #endif
   }
-
-#if DAE_FEATURE_DOMAIN
-  /* The key is the 16-byte dip, which ctx->dip already is. */
-  const struct dae_domain_bitmap *bm = bpf_map_lookup_elem(&dae_domain_map, ctx->dip);
-  if (bm) dae_memcpy(ctx->domain_bitmap, bm->words, sizeof(ctx->domain_bitmap));
-#endif
 }
 
 /* Turns the router's answer into what the skeleton does with the flow. */
-static __always_inline void dae_decide(__u32 hook, const struct dae_route_ctx *ctx,
+static __always_inline void dae_decide(__u32 hook, const struct dae_route_input *ctx,
                                        struct dae_ct_entry *entry) {
   const struct dae_route_result *res = &entry->res;
   entry->flags = res->outbound >= DAE_OUTBOUND_FIRST_GROUP ? DAE_FLOW_F_PROXY : 0;
@@ -112,14 +91,6 @@ static __always_inline void dae_decide(__u32 hook, const struct dae_route_ctx *c
   } else {
     entry->action = DAE_ACTION_HANDOFF;
   }
-}
-
-static __always_inline void dae_count_rule_hit(__u16 rule_index) {
-  __u32 idx = rule_index;
-  __u64 *hits = bpf_map_lookup_elem(&dae_rule_hits, &idx);
-  /* Per-CPU slot: no other writer can race with this increment. An index past
-   * DAE_MAX_RULES (a compiler bug) is simply not counted. */
-  if (hits) *hits += 1;
 }
 
 /* Reports to the runtime's log through dae_events (only while it asks for
@@ -287,15 +258,14 @@ static __attribute__((noinline)) int dae_process(struct __sk_buff *skb, __u32 ho
   }
 
   /* A new flow. */
-  struct dae_route_ctx ctx;
+  struct dae_route_input ctx;
   __u32 pid;
-  dae_build_route_ctx(skb, hook, &pkt, &ctx, &pid);
+  dae_build_route_input(skb, hook, &pkt, &ctx, &pid);
   dae_memset(&entry, 0, sizeof(entry));
-  dae_route(&ctx, &entry.res);
+  dae_route_flow(&ctx, &entry.res);
   dae_decide(hook, &ctx, &entry);
   entry.created_ns = bpf_ktime_get_ns();
   dae_ct_store(&key, &entry);
-  dae_count_rule_hit(entry.res.rule_index);
   dae_emit_event(params, DAE_EVENT_NEW_FLOW, entry.action == DAE_ACTION_DROP ? DAE_DROP_RULE : 0, hook,
                  &pkt, &entry);
 

@@ -29,7 +29,7 @@ std::string hex32(uint32_t v);
 std::string hex64(uint64_t v);
 // A C comment-safe copy of text (no "*/", no newlines).
 std::string commentSafe(std::string s);
-// The prelude both back ends start with: configuration macros and the skeleton.
+// The prelude both back ends start with: configuration macros and dae/router.h.
 std::string prelude(const ir::Program& program, Backend backend, uint32_t domainWords);
 // The 16 zero-padded bytes of a process name, as two little-endian u64.
 void pnameWords(const std::string& name, uint64_t& w0, uint64_t& w1);

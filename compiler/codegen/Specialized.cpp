@@ -51,7 +51,7 @@ std::string prelude(const ir::Program& program, Backend backend, uint32_t domain
   o << "#define DAE_DOMAIN_WORDS " << domainWords << "\n";
   o << "#define DAE_FEATURE_DOMAIN " << (uses(program, ir::Field::Domain) ? 1 : 0) << "\n";
   o << "#define DAE_FEATURE_PNAME " << (uses(program, ir::Field::Pname) ? 1 : 0) << "\n";
-  o << "#include \"dae/skeleton.c\"\n\n";
+  o << "#include \"dae/router.h\"\n\n";
   return o.str();
 }
 

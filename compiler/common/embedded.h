@@ -16,6 +16,9 @@ struct EmbeddedFile {
 // library that owns it.
 std::span<const EmbeddedFile> bpf_templates();
 std::span<const EmbeddedFile> stdlib();
+// The datapath skeleton's variants as BPF objects, compiled from bpf_templates()
+// when the build runs (compiler/driver/Skeleton.h).
+std::span<const EmbeddedFile> bpf_skeletons();
 
 // Looks a file up by relative path in one of the tables.
 std::optional<std::string_view> find(std::span<const EmbeddedFile> table, std::string_view path);

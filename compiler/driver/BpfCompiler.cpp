@@ -12,16 +12,32 @@
 
 #include <clang/Basic/Diagnostic.h>
 #include <clang/Basic/DiagnosticOptions.h>
+#include <clang/CodeGen/BackendUtil.h>
 #include <clang/CodeGen/CodeGenAction.h>
 #include <clang/Frontend/CompilerInstance.h>
 #include <clang/Frontend/CompilerInvocation.h>
 #include <clang/Frontend/TextDiagnosticPrinter.h>
 #include <llvm/ADT/IntrusiveRefCntPtr.h>
+#include <llvm/ADT/STLExtras.h>
 #include <llvm/ADT/SmallVector.h>
+#include <llvm/ADT/StringExtras.h>
+#include <llvm/IR/IntrinsicInst.h>
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/Module.h>
+#include <llvm/IR/PassManager.h>
+#include <llvm/MC/TargetRegistry.h>
+#include <llvm/Passes/PassBuilder.h>
 #include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/VirtualFileSystem.h>
 #include <llvm/Support/raw_ostream.h>
+#include <llvm/Target/TargetMachine.h>
+#include <llvm/Target/TargetOptions.h>
+#include <llvm/Transforms/IPO/GlobalDCE.h>
+#include <llvm/Transforms/IPO/GlobalOpt.h>
+#include <llvm/Transforms/InstCombine/InstCombine.h>
+#include <llvm/Transforms/Scalar/SROA.h>
+#include <llvm/Transforms/Scalar/SimplifyCFG.h>
 
 #include "common/embedded.h"
 
@@ -103,7 +119,75 @@ llvm::IntrusiveRefCntPtr<llvm::vfs::FileSystem> makeFileSystem(std::string_view 
   return overlay;
 }
 
+// Keeps source locations only where the IR needs them: on calls (the IR
+// verifier wants one on every call of a function that has debug info, and the
+// inliner builds the inlined-at chain from it). Everything else loses its
+// location and the llvm.dbg.* intrinsics go. The functions keep their
+// DISubprogram, so BTF still has a FUNC (with its prototype) for each one and
+// a line record at its first instruction, which is what the kernel requires;
+// only the per-instruction line table, which no one reads for generated rules,
+// is gone.
+void dropLineInfo(llvm::Module& module) {
+  for (llvm::Function& function : module)
+    for (llvm::BasicBlock& block : function)
+      for (llvm::Instruction& inst : llvm::make_early_inc_range(block)) {
+        if (llvm::isa<llvm::DbgInfoIntrinsic>(inst))
+          inst.eraseFromParent();
+        else if (!llvm::isa<llvm::CallBase>(inst))
+          inst.setDebugLoc({});
+      }
+}
+
+std::unique_ptr<llvm::TargetMachine> bpfTargetMachine(const clang::TargetOptions& target) {
+  std::string error;
+  const llvm::Target* t = llvm::TargetRegistry::lookupTarget(target.Triple, error);
+  if (!t) throw DriverError("dae driver: no LLVM target for " + target.Triple + ": " + error);
+  std::unique_ptr<llvm::TargetMachine> tm(t->createTargetMachine(
+      target.Triple, target.CPU, llvm::join(target.Features, ","), llvm::TargetOptions(), llvm::Reloc::Static,
+      std::nullopt, llvm::CodeGenOpt::Default));
+  if (!tm) throw DriverError("dae driver: cannot create the LLVM target machine for " + target.Triple);
+  return tm;
+}
+
+// The Router pipeline's optimisation (see Pipeline::Router). The O0 pipeline
+// brings what any BPF compilation needs: the target's own IR passes (CO-RE
+// relocation, the verifier-friendly adjustments) and the always-inliner.
+void runRouterPasses(llvm::Module& module, llvm::TargetMachine& tm) {
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PassBuilder pb(&tm);
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+
+  llvm::ModulePassManager mpm = pb.buildO0DefaultPipeline(llvm::OptimizationLevel::O0);
+  // bpf_helpers.h declares each helper as a static function pointer holding
+  // its number; GlobalOpt proves them constant, so that InstCombine turns the
+  // calls through them into the direct `call N` the verifier wants.
+  mpm.addPass(llvm::GlobalOptPass());
+  llvm::FunctionPassManager fpm;
+  // No EarlyCSE or GVN: sharing a field's address computation between rules
+  // keeps it live across the whole function, and the code generator spills it
+  // (more instructions, more for the verifier, more compile time).
+  fpm.addPass(llvm::SROAPass(llvm::SROAOptions::ModifyCFG));
+  fpm.addPass(llvm::InstCombinePass());
+  fpm.addPass(llvm::SimplifyCFGPass());
+  mpm.addPass(llvm::createModuleToFunctionPassAdaptor(std::move(fpm)));
+  mpm.addPass(llvm::GlobalDCEPass());
+  mpm.run(module, mam);
+}
+
 }  // namespace
+
+CompileOptions routerOptions() {
+  CompileOptions o;
+  o.pipeline = Pipeline::Router;
+  return o;
+}
 
 std::vector<std::string> cc1Arguments(const CompileOptions& options) {
   if (options.optLevel < 0 || options.optLevel > 3)
@@ -126,14 +210,23 @@ std::vector<std::string> cc1Arguments(const CompileOptions& options) {
       "-discard-value-names",
       "-Wall",
   };
-  if (options.optLevel >= 2) {
+  if (options.pipeline == Pipeline::Clang && options.optLevel >= 2) {
     a.push_back("-vectorize-loops");
     a.push_back("-vectorize-slp");
+  }
+  if (options.pipeline == Pipeline::Router) {
+    // IR generation as for -O<n> (no optnone, TBAA, lifetime markers), then
+    // our passes instead of clang's (runRouterPasses). clang's own driver
+    // turns the IR verifier off the same way in release builds.
+    a.push_back("-disable-llvm-passes");
+    a.push_back("-disable-llvm-verifier");
   }
   if (options.debugInfo) {
     // -g for BPF: DWARF 5 from which the backend derives .BTF and .BTF.ext.
     for (const char* s : {"-debug-info-kind=constructor", "-dwarf-version=5", "-debugger-tuning=gdb"})
       a.emplace_back(s);
+    // Columns would only make more locations for dropLineInfo() to drop.
+    if (options.pipeline == Pipeline::Router) a.emplace_back("-gno-column-info");
   }
   if (options.warningsAsErrors) a.push_back("-Werror");
 
@@ -210,10 +303,29 @@ CompileResult compileBpf(std::string_view mainSource, const CompileOptions& opti
   ci.createFileManager(makeFileSystem(mainSource, options));
 
   llvm::SmallVector<char, 0> object;
-  ci.setOutputStream(std::make_unique<llvm::raw_svector_ostream>(object));
-
-  clang::EmitObjAction action;
-  bool ok = ci.ExecuteAction(action);
+  bool ok;
+  if (options.pipeline == Pipeline::Clang) {
+    ci.setOutputStream(std::make_unique<llvm::raw_svector_ostream>(object));
+    clang::EmitObjAction action;
+    ok = ci.ExecuteAction(action);
+  } else {
+    // Front end to IR, our passes, then clang's back end (the same target
+    // options and code generator as EmitObjAction; its optimisation pipeline
+    // is off through -disable-llvm-passes).
+    llvm::LLVMContext context;
+    clang::EmitLLVMOnlyAction action(&context);
+    ok = ci.ExecuteAction(action);
+    std::unique_ptr<llvm::Module> module = ok ? action.takeModule() : nullptr;
+    if (module && !ci.getDiagnostics().hasErrorOccurred()) {
+      if (options.debugInfo) dropLineInfo(*module);
+      runRouterPasses(*module, *bpfTargetMachine(ci.getTargetOpts()));
+      clang::EmitBackendOutput(ci.getDiagnostics(), ci.getHeaderSearchOpts(), ci.getCodeGenOpts(),
+                               ci.getTargetOpts(), ci.getLangOpts(), module->getDataLayoutStr(), module.get(),
+                               clang::Backend_EmitObj, std::make_unique<llvm::raw_svector_ostream>(object));
+    } else {
+      ok = false;
+    }
+  }
   diagStream.flush();
 
   result.ok = ok && !ci.getDiagnostics().hasErrorOccurred() && !object.empty();

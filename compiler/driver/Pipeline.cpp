@@ -1,9 +1,11 @@
 #include "driver/Pipeline.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "driver/Artifact.h"
 #include "driver/BpfCompiler.h"
+#include "driver/Program.h"
 #include "frontend/Loader.h"
 #include "geodata/Geodata.h"
 #include "ir/IrDump.h"
@@ -70,7 +72,13 @@ bool Compilation::generate() {
 }
 
 bool Compilation::compile() {
-  CompileResult r = compileBpf(generated.source);
+  // The skeleton looks up the process of WAN sockets only for pname() rules.
+  SkeletonFeatures features;
+  features.pname = std::any_of(program.rules.begin(), program.rules.end(), [](const ir::Rule& r) {
+    return std::any_of(r.predicates.begin(), r.predicates.end(),
+                       [](const ir::Predicate& p) { return p.field == ir::Field::Pname; });
+  });
+  CompileResult r = compileProgram(generated.source, features);
   if (!r.ok) {
     // Generated code that does not compile is our bug, not the user's.
     diags.error({}, "internal error: the generated BPF C does not compile:\n" + r.diagnostics);

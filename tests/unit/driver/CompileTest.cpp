@@ -1,4 +1,5 @@
-// dae_driver: in-process compilation of generated BPF C.
+// dae_driver: in-process compilation of generated BPF C, the prebuilt
+// skeleton variants and the link that joins them.
 #include <elf.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -6,18 +7,25 @@
 #include <cstring>
 #include <future>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "TestRules.h"
 #include "common/embedded.h"
 #include "driver/BpfCompiler.h"
+#include "driver/BpfLinker.h"
+#include "driver/Program.h"
 
 namespace {
 
 using dae::driver::compileBpf;
 using dae::driver::CompileOptions;
+using dae::driver::compileProgram;
 using dae::driver::CompileResult;
+using dae::driver::Pipeline;
+using dae::driver::routerOptions;
+using dae::driver::SkeletonFeatures;
 
 #ifndef EM_BPF
 #define EM_BPF 247
@@ -49,32 +57,46 @@ std::set<std::string> elfSections(const std::vector<char>& obj, uint16_t* machin
 
 class CompileTest : public ::testing::Test {
  protected:
-  // One compile shared by the tests that only inspect it.
-  static const CompileResult& rules() {
-    static const CompileResult r = compileBpf(dae::test::kTestRules);
+  // One program (router linked to the skeleton) shared by the tests that only
+  // inspect it.
+  static const CompileResult& program() {
+    static const CompileResult r = compileProgram(dae::test::kTestRules, SkeletonFeatures{});
     return r;
   }
 };
 
 TEST_F(CompileTest, TemplatesAreEmbedded) {
   auto t = dae::embedded::bpf_templates();
-  for (const char* f : {"dae/abi.h", "dae/parse.h", "dae/conntrack.h", "dae/skeleton.c"}) {
+  for (const char* f : {"dae/abi.h", "dae/parse.h", "dae/conntrack.h", "dae/router.h", "dae/skeleton.c"}) {
     auto c = dae::embedded::find(t, f);
     ASSERT_TRUE(c.has_value()) << f;
     EXPECT_FALSE(c->empty()) << f;
   }
 }
 
-TEST_F(CompileTest, CompilesRulesWithSkeletonCleanly) {
-  const CompileResult& r = rules();
+// The objects the build embedded are what the templates compile to now: the
+// build step is deterministic and the table is not stale.
+TEST_F(CompileTest, PrebuiltSkeletonsMatchTheTemplates) {
+  auto variants = dae::driver::skeletonVariants();
+  ASSERT_EQ(dae::embedded::bpf_skeletons().size(), variants.size());
+  for (const auto& v : variants) {
+    auto prebuilt = dae::driver::prebuiltSkeleton(v);
+    std::vector<char> fresh = dae::driver::compileSkeleton(v);
+    EXPECT_TRUE(std::vector<char>(prebuilt.begin(), prebuilt.end()) == fresh) << dae::driver::skeletonObjectName(v);
+  }
+  EXPECT_NE(dae::driver::skeletonObjectName(variants[0]), dae::driver::skeletonObjectName(variants[1]));
+}
+
+TEST_F(CompileTest, CompilesRouterAndLinksCleanly) {
+  const CompileResult& r = program();
   ASSERT_TRUE(r.ok) << r.diagnostics;
-  // -Wall is on: the skeleton must not make generated code noisy.
+  // -Wall is on: the router header must not make generated code noisy.
   EXPECT_EQ(r.diagnostics, "");
   EXPECT_FALSE(r.object.empty());
 }
 
-TEST_F(CompileTest, ObjectIsBpfElfWithBtf) {
-  const CompileResult& r = rules();
+TEST_F(CompileTest, ProgramIsBpfElfWithBtf) {
+  const CompileResult& r = program();
   ASSERT_TRUE(r.ok) << r.diagnostics;
   uint16_t machine = 0;
   auto sections = elfSections(r.object, &machine);
@@ -84,29 +106,63 @@ TEST_F(CompileTest, ObjectIsBpfElfWithBtf) {
     EXPECT_TRUE(sections.count(s)) << "missing section " << s;
 }
 
+// Both pipelines compile a router to an object with BTF (libbpf needs it for
+// the maps, the linker for the externs); the Router one drops the line table,
+// so its .BTF.ext is the smaller.
+TEST_F(CompileTest, RouterPipelineKeepsBtfButNotTheLineTable) {
+  CompileOptions clang;
+  CompileResult full = compileBpf(dae::test::kTestRules, clang);
+  CompileResult lean = compileBpf(dae::test::kTestRules, routerOptions());
+  ASSERT_TRUE(full.ok && lean.ok) << full.diagnostics << lean.diagnostics;
+  uint16_t machine = 0;
+  for (const auto* r : {&full, &lean}) {
+    auto sections = elfSections(r->object, &machine);
+    EXPECT_TRUE(sections.count(".BTF") && sections.count(".BTF.ext") && sections.count(".maps"));
+  }
+  EXPECT_LT(lean.object.size(), full.object.size());
+}
+
 TEST_F(CompileTest, OutputIsDeterministic) {
-  CompileResult a = compileBpf(dae::test::kTestRules);
-  CompileResult b = compileBpf(dae::test::kTestRules);
+  CompileResult a = compileProgram(dae::test::kTestRules, SkeletonFeatures{});
+  CompileResult b = compileProgram(dae::test::kTestRules, SkeletonFeatures{});
   ASSERT_TRUE(a.ok && b.ok) << a.diagnostics << b.diagnostics;
   EXPECT_TRUE(a.object == b.object) << "two compiles of the same input differ";
-  EXPECT_TRUE(a.object == rules().object);
+  EXPECT_TRUE(a.object == program().object);
 }
 
 TEST_F(CompileTest, ConcurrentCompilesAgree) {
-  auto f1 = std::async(std::launch::async, [] { return compileBpf(dae::test::kTestRules); });
-  auto f2 = std::async(std::launch::async, [] { return compileBpf(dae::test::kTestRules); });
+  auto f1 = std::async(std::launch::async, [] { return compileProgram(dae::test::kTestRules, SkeletonFeatures{}); });
+  auto f2 = std::async(std::launch::async, [] { return compileProgram(dae::test::kTestRules, SkeletonFeatures{}); });
   CompileResult a = f1.get(), b = f2.get();
   ASSERT_TRUE(a.ok && b.ok) << a.diagnostics << b.diagnostics;
   EXPECT_TRUE(a.object == b.object);
 }
 
-TEST_F(CompileTest, NoDebugInfoMeansNoBtf) {
-  CompileOptions o;
-  o.debugInfo = false;
-  CompileResult r = compileBpf(dae::test::kTestRules, o);
+TEST_F(CompileTest, SkeletonVariantsGiveDifferentPrograms) {
+  SkeletonFeatures noPname;
+  noPname.pname = false;
+  CompileResult r = compileProgram(dae::test::kTestRules, noPname);
   ASSERT_TRUE(r.ok) << r.diagnostics;
-  uint16_t machine = 0;
-  EXPECT_FALSE(elfSections(r.object, &machine).count(".BTF"));
+  EXPECT_FALSE(r.object == program().object);
+}
+
+TEST_F(CompileTest, LinkRejectsTwoDefinitionsOfTheEntryPoint) {
+  CompileResult router = compileBpf(dae::test::kTestRules, routerOptions());
+  ASSERT_TRUE(router.ok) << router.diagnostics;
+  const std::span<const char> twice[] = {router.object, router.object};
+  EXPECT_THROW(dae::driver::linkBpfObjects(twice), dae::driver::DriverError);
+}
+
+TEST_F(CompileTest, NoDebugInfoMeansNoBtf) {
+  for (Pipeline p : {Pipeline::Clang, Pipeline::Router}) {
+    CompileOptions o;
+    o.pipeline = p;
+    o.debugInfo = false;
+    CompileResult r = compileBpf(dae::test::kTestRules, o);
+    ASSERT_TRUE(r.ok) << r.diagnostics;
+    uint16_t machine = 0;
+    EXPECT_FALSE(elfSections(r.object, &machine).count(".BTF"));
+  }
 }
 
 TEST_F(CompileTest, SyntaxErrorIsReportedWithItsLine) {
@@ -116,12 +172,13 @@ TEST_F(CompileTest, SyntaxErrorIsReportedWithItsLine) {
   ASSERT_EQ(pipe(pipefd), 0);
   dup2(pipefd[1], 2);
   close(pipefd[1]);
-  CompileResult r = compileBpf(
+  CompileResult r = compileProgram(
       "#define DAE_MAX_RULES 1\n"
-      "#include \"dae/skeleton.c\"\n"
+      "#include \"dae/router.h\"\n"
       "static __always_inline void dae_route(const struct dae_route_ctx *ctx, struct dae_route_result *res) {\n"
       "  res->outbound = 1 +;\n"
-      "}\n");
+      "}\n",
+      SkeletonFeatures{});
   dup2(saved, 2);
   close(saved);
   char buf[256];
@@ -137,8 +194,8 @@ TEST_F(CompileTest, SyntaxErrorIsReportedWithItsLine) {
   EXPECT_LE(n, 0) << "compiler wrote to stderr: " << std::string(buf, n > 0 ? n : 0);
 }
 
-TEST_F(CompileTest, MissingMaxRulesIsDiagnosedByTheSkeleton) {
-  CompileResult r = compileBpf("#include \"dae/skeleton.c\"\n");
+TEST_F(CompileTest, MissingMaxRulesIsDiagnosedByTheRouterHeader) {
+  CompileResult r = compileBpf("#include \"dae/router.h\"\n", routerOptions());
   EXPECT_FALSE(r.ok);
   EXPECT_NE(r.diagnostics.find("DAE_MAX_RULES"), std::string::npos) << r.diagnostics;
 }

@@ -1,6 +1,6 @@
-// The skeleton + a hand-written dae_route(), compiled in-process, loaded
-// through the kernel's verifier and run with BPF_PROG_TEST_RUN. Nothing is
-// attached to any interface.
+// The prebuilt skeleton linked to a hand-written router, compiled in-process,
+// loaded through the kernel's verifier and run with BPF_PROG_TEST_RUN. Nothing
+// is attached to any interface.
 #include <gtest/gtest.h>
 #include <linux/pkt_cls.h>
 #include <unistd.h>
@@ -11,7 +11,7 @@
 #include "BpfObject.h"
 #include "datapath/Packet.h"
 #include "TestRules.h"
-#include "driver/BpfCompiler.h"
+#include "driver/Program.h"
 
 namespace {
 
@@ -20,7 +20,7 @@ using namespace dae::datapath;
 
 const std::vector<char>& testObject() {
   static const std::vector<char> obj = [] {
-    auto r = dae::driver::compileBpf(kTestRules);
+    auto r = dae::driver::compileProgram(kTestRules, dae::driver::SkeletonFeatures{});
     if (!r.ok) throw std::runtime_error("test rules do not compile:\n" + r.diagnostics);
     return r.object;
   }();

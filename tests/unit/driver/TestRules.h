@@ -1,5 +1,5 @@
-// The hand-written "generated" unit the driver tests compile: what daec's
-// specialized back end will emit, in miniature.
+// The hand-written "generated" router the driver tests compile and link to the
+// skeleton: what daec's specialized back end emits, in miniature.
 #pragma once
 
 #include <string_view>
@@ -20,7 +20,7 @@ enum : unsigned {
 inline constexpr std::string_view kTestRules = R"(/* rules.dae, compiled by hand */
 #define DAE_MAX_RULES 6
 #define DAE_DOMAIN_WORDS 1
-#include "dae/skeleton.c"
+#include "dae/router.h"
 
 static __always_inline int dae_pname_is(const struct dae_route_ctx *ctx, const char *name, int len) {
   for (int i = 0; i < len; i++)
