@@ -224,6 +224,10 @@ check "lan: the same question again is answered" "^198\.18\.1\.10$" \
 check "lan: the cached answer did not reach dnsmasq again (query log: 1 query)" "^1$" count_queries cached.example.test "$ex"
 check "lan: dig +tcp through the hijack" "^198\.18\.1\.10$" \
   inc dig +tcp +short +time=3 +tries=1 @198.18.1.53 tcp.example.test
+check "lan: dig over IPv6 (udp6, hijacked)" "^198\.18\.1\.10$" \
+  inc dig +short +time=3 +tries=1 @fd00:dae:2::53 v6udp.example.test
+check "lan: dig +tcp over IPv6 (tcp6, hijacked)" "^198\.18\.1\.10$" \
+  inc dig +tcp +short +time=3 +tries=1 @fd00:dae:2::53 v6tcp.example.test
 check "lan: dig +tcp, two queries on one connection" "198\.18\.1\.10.*198\.18\.1\.11" \
   bash -c "ip netns exec $C dig +tcp +keepopen +short +time=3 +tries=1 @198.18.1.53 k1.example.test k2.other.test | tr '\n' ' '"
 check "lan: a qname rule rejects (empty NOERROR, not dnsmasq's address)" "status: NOERROR.*ANSWER: 0" \
