@@ -1,5 +1,7 @@
 #include "outbound/Transport.h"
 
+#include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -13,7 +15,9 @@
 #include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/websocket/stream.hpp>
+#include <cstdint>
 #include <cstdlib>
+#include <vector>
 #include <spdlog/spdlog.h>
 
 #include "outbound/AsioAdapter.h"
@@ -63,12 +67,47 @@ class TlsStream final : public Stream {
     co_await asio::async_write(ssl_, buf, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) rethrowInner(ssl_.next_layer(), ec, "TLS write");
   }
-  // Asio's SSL shutdown waits for the peer's close_notify, which would stall
-  // the read side; a half-close is a FIN of the layer below instead.
-  awaitable<void> shutdownWrite() override { co_await ssl_.next_layer().stream().shutdownWrite(); }
+  // Half-close: a close_notify alert ends our direction only (RFC 8446 6.1),
+  // then the layer below half-closes too (TCP FIN). Asio's async_shutdown would
+  // also wait for the peer's close_notify, stalling the read side, so the alert
+  // is produced by one SSL_shutdown() into a memory BIO and written below
+  // directly; OpenSSL keeps reading application data after it.
+  awaitable<void> shutdownWrite() override {
+    std::vector<std::uint8_t> alert = takeCloseNotify();
+    Stream& lower = ssl_.next_layer().stream();
+    if (!alert.empty()) co_await lower.writeAll(asio::buffer(alert));
+    co_await lower.shutdownWrite();
+  }
   void close() noexcept override { ssl_.next_layer().stream().close(); }
 
  private:
+  // The close_notify record, made while the SSL object writes into a memory BIO
+  // instead of Asio's BIO pair (whose output only Asio's own operations flush).
+  // Empty when it was sent before or OpenSSL refuses (then only the FIN goes).
+  std::vector<std::uint8_t> takeCloseNotify() {
+    SSL* ssl = ssl_.native_handle();
+    if (SSL_get_shutdown(ssl) & SSL_SENT_SHUTDOWN) return {};
+    BIO* mem = BIO_new(BIO_s_mem());
+    BIO* asioBio = SSL_get_wbio(ssl);
+    if (!mem || !asioBio || BIO_up_ref(asioBio) != 1) {
+      BIO_free(mem);
+      return {};
+    }
+    SSL_set0_wbio(ssl, mem);  // drops the SSL's reference to asioBio; ours keeps it alive
+    int rc = SSL_shutdown(ssl);  // 0: sent, the peer's not received yet; 1: both
+    std::vector<std::uint8_t> alert;
+    if (rc >= 0) {
+      char* data = nullptr;
+      long n = BIO_get_mem_data(mem, &data);
+      if (n > 0) alert.assign(data, data + n);
+    } else {
+      spdlog::debug("TLS: no close_notify (SSL_shutdown: {})", SSL_get_error(ssl, rc));
+      ERR_clear_error();
+    }
+    SSL_set0_wbio(ssl, asioBio);  // frees mem, hands our reference back
+    return alert;
+  }
+
   ssl::stream<StreamAdapter> ssl_;
 };
 

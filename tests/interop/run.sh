@@ -60,15 +60,19 @@ mkdir -p "$LAB_RUN/certs" && cp -a "$CERTS/." "$LAB_RUN/certs/"   # servers.sh f
 "$LAB_DIR/servers.sh" start >"$WORK/servers.log" 2>&1 || { cat "$WORK/servers.log" >&2; die "servers.sh start failed"; }
 
 S=$LAB_NS_SERVER
-fake() {  # PORT MODE: a misbehaving server on 198.18.1.2:PORT
-  ip netns exec "$S" $PY "$HERE/fake_server.py" --listen "198.18.1.2:$1" --mode "$2" --lifetime 600 \
-    >"$WORK/fake-$1.log" 2>&1 &
+fake() {  # PORT MODE [ARGS...]: a misbehaving server on 198.18.1.2:PORT
+  local port=$1 mode=$2
+  shift 2
+  ip netns exec "$S" $PY "$HERE/fake_server.py" --listen "198.18.1.2:$port" --mode "$mode" --lifetime 600 "$@" \
+    >"$WORK/fake-$port.log" 2>&1 &
   FAKE_PIDS+=($!)
 }
 fake 20001 garbage
 fake 20002 ss-truncated
+fake 20003 tls-halfclose --cert "$CERTS/fullchain.crt" --key "$CERTS/server.key"
 for _ in $(seq 1 50); do
-  ip netns exec "$S" ss -Hltn | grep -q '198.18.1.2:20002' && ip netns exec "$S" ss -Hltn | grep -q '198.18.1.2:20001' && break
+  l=$(ip netns exec "$S" ss -Hltn)
+  grep -q '198.18.1.2:20001' <<<"$l" && grep -q '198.18.1.2:20002' <<<"$l" && grep -q '198.18.1.2:20003' <<<"$l" && break
   sleep 0.1
 done
 
@@ -228,6 +232,10 @@ GROUP=halfclose; if want "$@"; then
   check_halfclose vmess-tcp-zero "$(vmess_link 10001 tcp '' zero)"
   check_halfclose vless-tls "$VLESS"
   check_halfclose trojan-v2ray "$TROJAN_V2"
+  # Over TLS the half-close is a close_notify: this server answers only after
+  # reading one (a bare FIN gets "no close_notify: ..."), so the check also
+  # proves that reading goes on after our close_notify.
+  check_halfclose tls-close_notify "https://198.18.1.2:20003?sni=proxy.lab.test"
 fi
 
 GROUP=badpeers; if want "$@"; then
