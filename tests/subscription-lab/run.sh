@@ -13,6 +13,8 @@
 # client source port sends a curl through each group. A proxied connection is proven
 # by the target seeing the node's address (198.18.1.2, not the client's 198.18.0.2)
 # and by the runtime's connection line naming that node.
+# `dae-runtime status` lists the subscriptions; a reload fetches them again and a
+# changed node carries the next connection.
 # Then: the persisted copies exist (0600 in a 0700 persist.d); with the HTTP servers
 # stopped a fresh start falls back to them and still proxies through b64 and tls,
 # while plain and sip (no -file) give no nodes; with the servers back but b64.txt
@@ -158,7 +160,7 @@ group {
   g_kw    { filter: name(keyword: 'local-') && subtag(regex: '^lo') policy: fixed(0) }
 }
 routing {
-  l4proto(tcp) && sport(40001, 41001, 42001) -> g_plain
+  l4proto(tcp) && sport(40001, 41001, 42001, 43001) -> g_plain
   l4proto(tcp) && sport(40002, 41002, 42002) -> g_b64
   l4proto(tcp) && sport(40003, 41003, 42003) -> g_sip
   l4proto(tcp) && sport(40004, 41004, 42004) -> g_tls
@@ -240,6 +242,23 @@ proxied "file:// node carries a connection" 40005 local-ss 8391
 proxied "name(keyword) && subtag(regex) picks the file:// node" 40006 local-ss 8391
 check_direct=$(n "$C" curl -sS -m 5 --local-port 40010 http://198.18.1.10/ 2>&1)
 if [[ "$check_direct" =~ ^src=198\.18\.0\.2\  ]]; then pass "other ports go direct (the target sees the client)"; else fail "direct: $check_direct"; fi
+status=$(n "$R" "$runtime" status 2>&1)
+if [[ "$status" == *"subscription 'b64' (http-file://198.18.1.2:8080/b64.txt): 1 node (fetched, base64 link list"* ]]; then
+  pass "dae-runtime status lists the subscriptions"
+else
+  fail "dae-runtime status lists the subscriptions: $(echo "$status" | grep -A6 subscriptions)"
+fi
+
+# ---- 1b: a reload fetches the subscriptions again; the new node carries new flows ----
+cp "$www/plain.txt" "$work/plain.txt.orig"
+printf 'socks5://198.18.1.2:1080#plain-socks-v2\n' >"$www/plain.txt"
+reload_out=$(n "$R" "$runtime" reload 2>&1)
+reload_rc=$?
+if [ "$reload_rc" -eq 0 ]; then pass "dae-runtime reload succeeds"; else fail "dae-runtime reload: $reload_out"; fi
+logged "the reload fetched the changed subscription" \
+  "subscription 'plain' \(http://198\.18\.1\.2:8080/plain\.txt\): 1 node \(fetched, link list\)$"
+proxied "after the reload the refreshed node carries the connection" 43001 plain-socks-v2 1080
+cp "$work/plain.txt.orig" "$www/plain.txt"
 stop_runtime
 
 expect "persisted copies are 0600 in a 0700 persist.d" bash -c \
