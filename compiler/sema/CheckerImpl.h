@@ -59,5 +59,8 @@ class Checker {
 // Trims spaces at both ends.
 std::string trim(std::string_view s);
 std::string lower(std::string_view s);
+// Why a valid domain() regex has a part that can never match a name (matched
+// lower-cased, without its final dot), or "" (Routing.cpp).
+std::string domainRegexNeverMatches(const std::string& re);
 
 }  // namespace dae::sema::detail

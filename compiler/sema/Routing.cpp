@@ -41,7 +41,89 @@ const FunctionSpec kFunctions[] = {
 // Process names are matched against the kernel's comm, which keeps 15 characters.
 constexpr size_t kCommLen = 15;
 
+// Skips the escape at re[i] ('\\'), returning the index after it: \pL, \p{Greek},
+// \x41, \x{263a}, \Q...\E (returned in `quoted`), or a backslash and one character.
+size_t skipEscape(const std::string& re, size_t i, std::string* quoted) {
+  if (i + 1 >= re.size()) return re.size();
+  char e = re[i + 1];
+  if (e == 'Q') {
+    size_t end = re.find("\\E", i + 2);
+    if (quoted) *quoted = re.substr(i + 2, end == std::string::npos ? std::string::npos : end - i - 2);
+    return end == std::string::npos ? re.size() : end + 2;
+  }
+  if ((e == 'p' || e == 'P' || e == 'x') && i + 2 < re.size() && re[i + 2] == '{') {
+    size_t end = re.find('}', i + 3);
+    return end == std::string::npos ? re.size() : end + 1;
+  }
+  if (e == 'p' || e == 'P') return std::min(re.size(), i + 3);
+  if (e == 'x') return std::min(re.size(), i + 4);
+  return i + 2;
+}
+
 }  // namespace
+
+// Why a domain() regex (already known to be valid RE2) has a part that can never
+// match, or "": the runtime matches regexes against names lower-cased and without
+// their final dot. Two cases are reported. A literal upper-case letter outside a
+// character class, unless the regex sets the `i` flag: that letter never matches
+// (the regex may still match through another branch, which is why this is a warning).
+// And a dot required at the very end of the name (`\.$`, `[.]$`, also with `\z`).
+std::string domainRegexNeverMatches(const std::string& re) {
+  // A flag group that sets `i`, e.g. (?i) or (?si:...): case is the author's business.
+  bool caseless = false;
+  for (size_t at = re.find("(?"); at != std::string::npos; at = re.find("(?", at + 2)) {
+    for (size_t j = at + 2; j < re.size() && re[j] != ')' && re[j] != ':' && re[j] != '-' && re[j] != '<'; ++j)
+      if (re[j] == 'i') caseless = true;
+  }
+  if (!caseless) {
+    for (size_t i = 0; i < re.size();) {
+      char c = re[i];
+      if (c == '\\') {
+        std::string quoted;
+        i = skipEscape(re, i, &quoted);
+        for (char q : quoted)
+          if (q >= 'A' && q <= 'Z')
+            return std::string("has the upper-case letter '") + q +
+                   "', which never matches: names are matched in lower case (write it in lower case, or add (?i))";
+        continue;
+      }
+      if (c == '[') {  // a class: its letters are a set, not literals
+        size_t j = i + 1;
+        if (j < re.size() && re[j] == '^') ++j;
+        if (j < re.size() && re[j] == ']') ++j;  // a leading ']' is a member
+        while (j < re.size() && re[j] != ']') {
+          if (re[j] == '\\') j = skipEscape(re, j, nullptr);
+          else if (re.compare(j, 2, "[:") == 0 && re.find(":]", j + 2) != std::string::npos) j = re.find(":]", j + 2) + 2;
+          else ++j;
+        }
+        i = j + 1;
+        continue;
+      }
+      if (c == '(' && re.compare(i, 4, "(?P<") == 0) {  // a group name
+        size_t end = re.find('>', i);
+        i = end == std::string::npos ? re.size() : end + 1;
+        continue;
+      }
+      if (c == '(' && i + 1 < re.size() && re[i + 1] == '?') {  // flags: (?s) (?U:...)
+        size_t j = i + 2;
+        while (j < re.size() && re[j] != ')' && re[j] != ':') ++j;
+        i = j + 1;
+        continue;
+      }
+      if (c >= 'A' && c <= 'Z')
+        return std::string("has the upper-case letter '") + c +
+               "', which never matches: names are matched in lower case (write it in lower case, or add (?i))";
+      ++i;
+    }
+  }
+  for (const char* end : {"\\.$", "\\.\\z", "[.]$", "[.]\\z"}) {
+    std::string e = end;
+    if (re.size() >= e.size() && re.compare(re.size() - e.size(), e.size(), e) == 0 &&
+        !(re.size() > e.size() && e[0] == '\\' && re[re.size() - e.size() - 1] == '\\'))
+      return "requires a dot at the end of the name, which never matches: names are matched without their final dot";
+  }
+  return "";
+}
 
 Matcher Checker::checkRoutingArg(Field field, const ast::Param& p, const std::string& fn) {
   Matcher m{};
@@ -64,18 +146,27 @@ Matcher Checker::checkRoutingArg(Field field, const ast::Param& p, const std::st
   }
   switch (field) {
     case Field::Domain: {
+      // Names are matched lower-cased and without their final dot (docs/language.md).
       m.text = lower(m.text);
-      if (key.empty() || key == "suffix") {
-        m.kind = Matcher::Kind::DomainSuffix;
-        if (m.text.front() == '.') m.text.erase(0, 1);
-      } else if (key == "full") {
-        m.kind = Matcher::Kind::DomainFull;
+      if (key.empty() || key == "suffix" || key == "full") {
+        m.kind = key == "full" ? Matcher::Kind::DomainFull : Matcher::Kind::DomainSuffix;
+        if (m.kind == Matcher::Kind::DomainSuffix && m.text.front() == '.') m.text.erase(0, 1);
+        if (m.text == "." || m.text.empty()) {
+          error(p.value.range, "'" + p.value.text + "' names no domain");
+        } else if (m.text.back() == '.') {
+          m.text.pop_back();
+          warning(p.value.range, "'" + p.value.text + "' ends with a dot; names are matched without their final dot, so it means '" +
+                                     m.text + "' (upstream dae never matches such a pattern)");
+        }
       } else if (key == "keyword") {
         m.kind = Matcher::Kind::DomainKeyword;
       } else if (key == "regex") {
         m.kind = Matcher::Kind::DomainRegex;
         m.text = p.value.text;  // regexes keep their case
-        checkRegex(m.text, p.value.range);
+        if (checkRegex(m.text, p.value.range)) {
+          std::string why = domainRegexNeverMatches(m.text);
+          if (!why.empty()) warning(p.value.range, "regex '" + m.text + "' " + why);
+        }
       } else if (key == "geosite") {
         m.kind = Matcher::Kind::Geosite;
       } else if (key == "ext") {

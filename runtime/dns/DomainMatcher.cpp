@@ -523,7 +523,9 @@ DomainMatcher::DomainMatcher(const artifact::RuleTable& rules) : impl_(std::make
         std::string v = lowerTrim(p.value(), kind == "suffix");
         if (!v.empty()) table.push_back({std::move(v), {kind == "full", i}});
       } else if (kind == "keyword") {
-        std::string v = lowerTrim(p.value(), false);
+        // A substring: a final dot is part of it ("goo." is in goo.gl, not googleapis.com).
+        std::string v = p.value();
+        for (char& c : v) c = lowerAscii(c);
         if (v.empty()) always[i / 64] |= 1ULL << (i % 64);
         else keywords.push_back({std::move(v), i});
       } else if (kind == "regex") {

@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstring>
 #include <iostream>
@@ -35,10 +36,13 @@ using Rng = std::mt19937_64;
 struct Pools {
   std::vector<std::string> macs = {"02:00:00:00:00:01", "02:00:00:00:00:02", "02:42:ac:11:00:02", "aa:bb:cc:dd:ee:ff"};
   std::vector<std::string> pnames = {"curl", "wget", "NetworkManager", "dnsmasq", "systemd-resolve", "ssh"};
+  // Names and patterns in upper case and with a final dot too: names are matched
+  // lower-cased without it, suffix:/full: patterns normalised alike, keyword: keeps dots.
   std::vector<std::string> domains = {"example.com", "www.example.com", "a.b.example.org", "google.com",
-                                      "mail.google.com", "ads.tracker.net", "test.lab", "cdn.example.net"};
-  std::vector<std::string> suffixes = {"example.com", "google.com", "example.org", "net", "lab"};
-  std::vector<std::string> keywords = {"goo", "ads", "example", "cdn"};
+                                      "mail.google.com", "ads.tracker.net", "test.lab", "cdn.example.net",
+                                      "Mail.Google.COM.", "goo.gl"};
+  std::vector<std::string> suffixes = {"example.com", "google.com", "example.org", "net", "lab", "Example.ORG."};
+  std::vector<std::string> keywords = {"goo", "ads", "example", "cdn", "goo."};
   std::vector<std::string> regexes = {"^mail\\.", "tracker\\.net$", "^a\\.b\\."};
   std::vector<std::string> cidrs4;  // filled per program, reused by packets
   std::vector<std::string> cidrs6;
@@ -299,10 +303,13 @@ dae::ir::Packet referencePacket(const dae::datapath::RouteSpec& s, const dae::ir
   p.isWan = s.wan;
   p.mac = s.mac.value_or(dae::ir::Mac{});
   p.pname = s.pname;
+  std::string name = s.domain;  // lower-cased, without a final dot
+  for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (!name.empty() && name.back() == '.') name.pop_back();
   for (const auto& set : program.domainSets) {
     bool hit = false;
-    if (!s.domain.empty())
-      for (const auto& pat : set) hit = hit || domainMatches(pat, s.domain);
+    if (!name.empty())
+      for (const auto& pat : set) hit = hit || domainMatches(pat, name);
     p.domainBits.push_back(hit);
   }
   return p;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <re2/re2.h>
 
+#include <cctype>
 #include <filesystem>
 #include <random>
 #include <unordered_set>
@@ -45,7 +46,12 @@ class Reference {
     for (const auto& set : sets) {
       Set s;
       for (const auto& p : set) {
+        // A keyword is a substring: lower-cased, its dots (a final one too) kept.
         std::string v = p.kind == "regex" ? p.value : dae::dns::normalizeDomain(p.value);
+        if (p.kind == "keyword") {
+          v = p.value;
+          for (char& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        }
         if (p.kind == "suffix" && !v.empty() && v[0] == '.') v.erase(0, 1);
         if (p.kind == "suffix" && !v.empty()) s.suffixes.insert(v);
         else if (p.kind == "full") s.fulls.insert(v);

@@ -472,8 +472,10 @@ routing {
 }
 )");
   EXPECT_EQ(c->diags.errorCount(), 0u) << c->text();
-  EXPECT_EQ(c->diags.warningCount(), 2u) << c->text();
+  EXPECT_EQ(c->diags.warningCount(), 3u) << c->text();
   EXPECT_TRUE(c->has(Severity::Warning, "'10.1.2.3/8' has bits set past its prefix; it means 10.0.0.0/8")) << c->text();
+  // Names are matched in lower case (docs/language.md).
+  EXPECT_TRUE(c->has(Severity::Warning, "regex '^X\\.y$' has the upper-case letter 'X', which never matches")) << c->text();
   EXPECT_TRUE(c->has(Severity::Warning, "it matches 'averyveryverylo'")) << c->text();
   const auto& r = c->model.routing.rules;
   ASSERT_EQ(r.size(), 5u);
