@@ -227,71 +227,98 @@ struct Engine::Impl {
     if (ec)
       throw std::runtime_error("cannot bind UDP tproxy_port " + std::to_string(options.tproxyPort) + ": " + ec.message());
     s->non_blocking(true);
+    // Room for bursts (a LAN's DNS arrives in bursts); best effort, capped by rmem_max.
+    s->set_option(udp::socket::receive_buffer_size(4 << 20), ec);
     udpListeners.push_back(std::move(s));
     asio::co_spawn(io, udpLoop(*udpListeners.back(), v6), asio::detached);
   }
 
+  // Original destination from IP(V6)_ORIGDSTADDR, nullopt when missing.
+  static std::optional<udp::endpoint> originalDestination(msghdr& msg) {
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level == SOL_IP && c->cmsg_type == IP_ORIGDSTADDR) {
+        sockaddr_in sin;
+        std::memcpy(&sin, CMSG_DATA(c), sizeof sin);
+        return udp::endpoint(asio::ip::address_v4(ntohl(sin.sin_addr.s_addr)), ntohs(sin.sin_port));
+      }
+      if (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_ORIGDSTADDR) {
+        sockaddr_in6 sin6;
+        std::memcpy(&sin6, CMSG_DATA(c), sizeof sin6);
+        asio::ip::address_v6::bytes_type b;
+        std::memcpy(b.data(), &sin6.sin6_addr, 16);
+        return udp::endpoint(unmapped(asio::ip::address_v6(b)), ntohs(sin6.sin6_port));
+      }
+    }
+    return std::nullopt;
+  }
+
+  static udp::endpoint sourceOf(const sockaddr_storage& from) {
+    if (from.ss_family == AF_INET) {
+      const auto* sin = reinterpret_cast<const sockaddr_in*>(&from);
+      return {asio::ip::address_v4(ntohl(sin->sin_addr.s_addr)), ntohs(sin->sin_port)};
+    }
+    const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(&from);
+    asio::ip::address_v6::bytes_type b;
+    std::memcpy(b.data(), &sin6->sin6_addr, 16);
+    return {unmapped(asio::ip::address_v6(b)), ntohs(sin6->sin6_port)};
+  }
+
+  // Ready datagrams are read in batches (recvmmsg): with DNS answered from the cache
+  // inline, the per-call cost of the kernel is a good part of a query's.
   asio::awaitable<void> udpLoop(udp::socket& s, bool v6) {
-    std::vector<char> buf(65536);
+    constexpr unsigned kBatch = 16;
+    constexpr size_t kSlot = 65536;  // any UDP payload
+    constexpr size_t kControl = 128;  // one ORIGDSTADDR
+    std::vector<char> buffers(kBatch * kSlot);
+    std::vector<char> controls(kBatch * kControl);
+    std::vector<sockaddr_storage> peers(kBatch);
+    std::vector<iovec> iovs(kBatch);
+    std::vector<mmsghdr> msgs(kBatch);
+    const int fd = s.native_handle();
     for (;;) {
       boost::system::error_code ec;
       co_await s.async_wait(udp::socket::wait_read, asio::redirect_error(asio::use_awaitable, ec));
       if (ec) co_return;
       for (;;) {
-        sockaddr_storage from{};
-        char control[256];
-        iovec iov{buf.data(), buf.size()};
-        msghdr msg{};
-        msg.msg_name = &from;
-        msg.msg_namelen = sizeof from;
-        msg.msg_iov = &iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control;
-        msg.msg_controllen = sizeof control;
-        ssize_t n = recvmsg(s.native_handle(), &msg, MSG_DONTWAIT);
-        if (n < 0) break;
-        std::optional<udp::endpoint> origDst;
-        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-          if (c->cmsg_level == SOL_IP && c->cmsg_type == IP_ORIGDSTADDR) {
-            sockaddr_in sin;
-            std::memcpy(&sin, CMSG_DATA(c), sizeof sin);
-            origDst = udp::endpoint(asio::ip::address_v4(ntohl(sin.sin_addr.s_addr)), ntohs(sin.sin_port));
-          } else if (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_ORIGDSTADDR) {
-            sockaddr_in6 sin6;
-            std::memcpy(&sin6, CMSG_DATA(c), sizeof sin6);
-            asio::ip::address_v6::bytes_type b;
-            std::memcpy(b.data(), &sin6.sin6_addr, 16);
-            origDst = udp::endpoint(unmapped(asio::ip::address_v6(b)), ntohs(sin6.sin6_port));
+        for (unsigned i = 0; i < kBatch; ++i) {
+          iovs[i] = {buffers.data() + i * kSlot, kSlot};
+          msgs[i].msg_hdr = {};
+          msgs[i].msg_hdr.msg_name = &peers[i];
+          msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+          msgs[i].msg_hdr.msg_iov = &iovs[i];
+          msgs[i].msg_hdr.msg_iovlen = 1;
+          msgs[i].msg_hdr.msg_control = controls.data() + i * kControl;
+          msgs[i].msg_hdr.msg_controllen = kControl;
+          msgs[i].msg_len = 0;
+        }
+        int got = recvmmsg(fd, msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
+        if (got <= 0) break;  // EAGAIN: wait for more
+        for (int i = 0; i < got; ++i) {
+          msghdr& msg = msgs[i].msg_hdr;
+          std::optional<udp::endpoint> origDst = originalDestination(msg);
+          if (!origDst) continue;
+          udp::endpoint client = sourceOf(peers[i]);
+          const char* data = buffers.data() + static_cast<size_t>(i) * kSlot;
+          size_t n = msgs[i].msg_len;
+          ++counters.udpPackets;
+          bool fromHost = false;
+          auto route = lookupRoute(client.address(), client.port(), origDst->address(), origDst->port(), IPPROTO_UDP,
+                                   &fromHost);
+          if (!route) {
+            spdlog::warn("udp {} -> {}: no routing decision from the kernel for this flow; dropped",
+                         text(client.address(), client.port()), text(origDst->address(), origDst->port()));
+            continue;
           }
+          if (route->dns) {
+            // Answered here when the cache can: no coroutine, no copy of the query.
+            handleDnsDatagram(client, *origDst, std::string_view(data, n), *route, fromHost);
+            continue;
+          }
+          std::string payload(data, n);
+          Route r = *route;  // a named local: GCC 12 co_await bug
+          co_await handleDatagram(client, *origDst, std::move(payload), v6, r);
         }
-        udp::endpoint client;
-        if (from.ss_family == AF_INET) {
-          auto* sin = reinterpret_cast<sockaddr_in*>(&from);
-          client = {asio::ip::address_v4(ntohl(sin->sin_addr.s_addr)), ntohs(sin->sin_port)};
-        } else {
-          auto* sin6 = reinterpret_cast<sockaddr_in6*>(&from);
-          asio::ip::address_v6::bytes_type b;
-          std::memcpy(b.data(), &sin6->sin6_addr, 16);
-          client = {unmapped(asio::ip::address_v6(b)), ntohs(sin6->sin6_port)};
-        }
-        if (!origDst) continue;
-        ++counters.udpPackets;
-        bool fromHost = false;
-        auto route = lookupRoute(client.address(), client.port(), origDst->address(), origDst->port(), IPPROTO_UDP,
-                                 &fromHost);
-        if (!route) {
-          spdlog::warn("udp {} -> {}: no routing decision from the kernel for this flow; dropped",
-                       text(client.address(), client.port()), text(origDst->address(), origDst->port()));
-          continue;
-        }
-        if (route->dns) {
-          // Answered here when the cache can: no coroutine, no copy of the query.
-          handleDnsDatagram(client, *origDst, std::string_view(buf.data(), static_cast<size_t>(n)), *route, fromHost);
-          continue;
-        }
-        std::string payload(buf.data(), static_cast<size_t>(n));
-        Route r = *route;  // a named local: GCC 12 co_await bug
-        co_await handleDatagram(client, *origDst, std::move(payload), v6, r);
+        if (static_cast<unsigned>(got) < kBatch) break;
       }
     }
   }
