@@ -1,6 +1,7 @@
 #include "codegen/CidrSets.h"
 
 #include <algorithm>
+#include <bitset>
 #include <map>
 
 #include "ir/Passes.h"
@@ -177,23 +178,28 @@ CidrChoice chooseCidrStructure(const std::vector<ir::Cidr>& part, int offsetBits
   best.costNs = kLpmBaseNs + kLpmNodeNs * log2n;
   if (limits.force == CidrStructure::Lpm) return best;
 
-  LengthSearch search = planLengthSearch(part);
-  double searchNs = lengthSearchProbes(search.lengths.size()) * kHashProbeNs;
-  if (limits.force == CidrStructure::LengthSearch || (!limits.force && searchNs < best.costNs)) {
+  // The search's cost needs only the number of distinct lengths; its entries are
+  // planned only when it is chosen.
+  std::bitset<129> lengths;
+  for (const auto& c : part) lengths.set(std::min<int>(c.prefix, 128));
+  double searchNs = lengthSearchProbes(lengths.count()) * kHashProbeNs;
+  bool search = limits.force == CidrStructure::LengthSearch || (!limits.force && searchNs < best.costNs);
+  if (search) {
     best.structure = CidrStructure::LengthSearch;
     best.costNs = searchNs;
-    best.search = std::move(search);
-    if (limits.force) return best;
   }
-  bool forceTrie = limits.force == CidrStructure::StrideTrie;
-  size_t budget = forceTrie ? limits.trieNodesLeft : std::min(limits.trieNodesLeft, 4 * part.size() + 64);
-  auto trie = planStrideTrie(part, offsetBits, budget);
-  if (trie && (forceTrie || trie->levels * kTrieLevelNs < best.costNs)) {
-    best.structure = CidrStructure::StrideTrie;
-    best.costNs = trie->levels * kTrieLevelNs;
-    best.trie = std::move(trie);
-    best.search.reset();
+  if (limits.force != CidrStructure::LengthSearch) {
+    bool forceTrie = limits.force == CidrStructure::StrideTrie;
+    size_t budget = forceTrie ? limits.trieNodesLeft : std::min(limits.trieNodesLeft, 4 * part.size() + 64);
+    auto trie = planStrideTrie(part, offsetBits, budget);
+    if (trie && (forceTrie || trie->levels * kTrieLevelNs < best.costNs)) {
+      best.structure = CidrStructure::StrideTrie;
+      best.costNs = trie->levels * kTrieLevelNs;
+      best.trie = std::move(trie);
+      return best;
+    }
   }
+  if (best.structure == CidrStructure::LengthSearch) best.search = planLengthSearch(part);
   return best;
 }
 

@@ -30,7 +30,7 @@
 // L contains address X, no entry of a length above L matches X (it would be a
 // network inside P, or a marker of one), so every probe longer than L misses and the
 // search takes P's own path: markers up to L, then P. If no network contains X,
-// every entry the search finds is a marker. See docs/datapath.md.
+// every entry the search finds is a marker. Costs: docs/route-testing.md.
 #pragma once
 #include <array>
 #include <cstdint>
@@ -106,7 +106,8 @@ struct CidrChoice {
 
 struct CidrChoiceLimits {
   size_t trieNodesLeft = kTrieMaxNodes;  // of the program-wide trie map
-  // Use this structure (a trie only if it fits trieNodesLeft) instead of the cheapest.
+  // Use this structure instead of the cheapest (a trie only if it fits trieNodesLeft,
+  // else the LPM trie).
   std::optional<CidrStructure> force;
 };
 

@@ -24,8 +24,8 @@ const char* backendName(Backend b);
 // map (one level per byte of the longest prefix), a hash set searched by prefix
 // length (at most ceil(log2(K + 1)) lookups for K distinct lengths) or an LPM trie
 // (whose walk deepens as the set grows). The other forms force one structure, for
-// tests and benchmarks (a trie that does not fit the program's trie map falls back
-// to the cheapest other structure).
+// tests and benchmarks (a trie that does not fit the program's trie map becomes an
+// LPM trie).
 enum class CidrSetForm { Cheapest, StrideTrie, LengthSearch, Lpm };
 const char* cidrSetFormName(CidrSetForm f);
 // "cheapest", "trie", "search", "lpm"; false if unknown.
