@@ -1,0 +1,10 @@
+# bench_proxy_conn: connection-rate and idle-connection load for bench/proxy_bench.sh.
+find_package(Boost 1.74 REQUIRED)
+find_package(Threads REQUIRED)
+if(NOT TARGET bench_proxy_conn)
+  add_executable(bench_proxy_conn ${CMAKE_CURRENT_LIST_DIR}/proxy_bench_conn.cpp)
+  target_link_libraries(bench_proxy_conn PRIVATE Boost::headers Threads::Threads)
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    target_compile_options(bench_proxy_conn PRIVATE -Wno-mismatched-new-delete)
+  endif()
+endif()
